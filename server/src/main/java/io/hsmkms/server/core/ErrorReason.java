@@ -1,0 +1,26 @@
+package io.hsmkms.server.core;
+
+/** Why a request failed, named like the AWS KMS exception a client would expect. */
+public enum ErrorReason {
+    NOT_FOUND("NotFoundException"),
+    DISABLED("DisabledException"),
+    INVALID_STATE("KMSInvalidStateException"),
+    INVALID_CIPHERTEXT("InvalidCiphertextException"),
+    INCORRECT_KEY("IncorrectKeyException"),
+    INVALID_KEY_USAGE("InvalidKeyUsageException"),
+    VALIDATION("ValidationException"),
+    THROTTLING("ThrottlingException"),
+    DEPENDENCY_TIMEOUT("DependencyTimeoutException"),
+    INTERNAL("KMSInternalException");
+
+    private final String exceptionName;
+
+    ErrorReason(String exceptionName) {
+        this.exceptionName = exceptionName;
+    }
+
+    /** The name clients see as the gRPC ErrorInfo reason. */
+    public String exceptionName() {
+        return exceptionName;
+    }
+}

@@ -1,0 +1,6 @@
+package io.hsmkms.server.core;
+
+public enum KeyState {
+    ENABLED,
+    DISABLED
+}

@@ -1,0 +1,5 @@
+package io.hsmkms.server.core;
+
+public enum KeyUsage {
+    ENCRYPT_DECRYPT
+}

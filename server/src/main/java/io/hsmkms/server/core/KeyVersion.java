@@ -1,0 +1,15 @@
+package io.hsmkms.server.core;
+
+import java.time.Instant;
+import java.util.Objects;
+
+/** One backing key of a CMK: a single non-extractable object in the HSM, known by its label. */
+public record KeyVersion(int number, String hsmLabel, Instant createdAt) {
+    public KeyVersion {
+        if (number < 1) {
+            throw new IllegalArgumentException("key version numbers start at 1");
+        }
+        Objects.requireNonNull(hsmLabel, "hsmLabel");
+        Objects.requireNonNull(createdAt, "createdAt");
+    }
+}

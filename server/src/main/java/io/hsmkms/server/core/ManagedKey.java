@@ -1,0 +1,52 @@
+package io.hsmkms.server.core;
+
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+import java.util.UUID;
+
+/**
+ * A customer master key's metadata. The key material lives only in the HSM, one object per
+ * {@link KeyVersion}. {@code revision} is the optimistic-concurrency counter of the stored row.
+ */
+public record ManagedKey(
+        UUID id,
+        String accountId,
+        Instant createdAt,
+        String description,
+        KeyState state,
+        KeySpec spec,
+        KeyUsage usage,
+        KeyOrigin origin,
+        List<KeyVersion> versions,
+        long revision) {
+
+    public ManagedKey {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(accountId, "accountId");
+        Objects.requireNonNull(createdAt, "createdAt");
+        Objects.requireNonNull(description, "description");
+        Objects.requireNonNull(state, "state");
+        Objects.requireNonNull(spec, "spec");
+        Objects.requireNonNull(usage, "usage");
+        Objects.requireNonNull(origin, "origin");
+        versions = versions.stream().sorted(Comparator.comparingInt(KeyVersion::number)).toList();
+        if (versions.isEmpty()) {
+            throw new IllegalArgumentException("a key has at least one backing version");
+        }
+    }
+
+    /** The version new encryptions use: the newest one. */
+    public KeyVersion currentVersion() {
+        return versions.getLast();
+    }
+
+    public java.util.Optional<KeyVersion> version(int number) {
+        return versions.stream().filter(v -> v.number() == number).findFirst();
+    }
+
+    public ManagedKey withState(KeyState newState) {
+        return new ManagedKey(id, accountId, createdAt, description, newState, spec, usage, origin, versions, revision);
+    }
+}

@@ -1,0 +1,39 @@
+package io.hsmkms.server.store;
+
+import io.hsmkms.server.core.ManagedKey;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+/** Persistent key metadata. Implementations: {@link JdbcKeyRepository} (embedded H2 by default). */
+public interface KeyRepository extends AutoCloseable {
+
+    /** Stores a new key with all its versions atomically. The given revision is ignored; stored as 0. */
+    ManagedKey insert(ManagedKey key);
+
+    Optional<ManagedKey> find(UUID id);
+
+    /**
+     * Keys of one account ordered by id (lowercase canonical UUID text order), starting after
+     * {@code after} when it is not null. {@code limit} is 1..1000.
+     */
+    Page list(String accountId, int limit, UUID after);
+
+    /**
+     * Writes the mutable fields (description, state) of {@code changed} if the stored revision still
+     * equals {@code changed.revision()}; returns the stored key with revision + 1.
+     *
+     * @throws ConcurrentUpdateException when another writer got there first
+     * @throws java.util.NoSuchElementException when no such key exists
+     */
+    ManagedKey update(ManagedKey changed);
+
+    @Override
+    void close();
+
+    record Page(List<ManagedKey> keys, boolean truncated) {
+        public Page {
+            keys = List.copyOf(keys);
+        }
+    }
+}
