@@ -1,0 +1,251 @@
+package io.hsmkms.hsm.pkcs11;
+
+import io.hsmkms.hsm.Hsm;
+import io.hsmkms.hsm.HsmException;
+import io.hsmkms.hsm.HsmException.Reason;
+import io.hsmkms.hsm.HsmKeyRef;
+import java.security.AuthProvider;
+import java.security.Key;
+import java.security.KeyStore;
+import java.security.Provider;
+import java.security.SecureRandom;
+import java.security.Security;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import javax.crypto.Cipher;
+import javax.crypto.KeyGenerator;
+import javax.crypto.SecretKey;
+import javax.crypto.spec.GCMParameterSpec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link Hsm} through the JDK's SunPKCS11 provider.
+ *
+ * <p>Keys are generated as session objects under a template that makes them sensitive and
+ * non-extractable, then copied into labelled token objects through the PKCS#11 KeyStore (SunPKCS11
+ * cannot label a key at generation time). Key handles are cached by label; a label the cache does
+ * not know triggers a KeyStore reload, so keys created by another process sharing the token are
+ * found. A semaphore bounds the operations in flight below the token's session limit.
+ */
+public final class SunPkcs11Hsm implements Hsm {
+    private static final Logger LOG = LoggerFactory.getLogger(SunPkcs11Hsm.class);
+    private static final String AES_GCM = "AES/GCM/NoPadding";
+    private static final int GCM_TAG_BITS = 128;
+    private static final int AES_256_BITS = 256;
+    private static final int MAX_RANDOM_BYTES = 64 * 1024;
+
+    private final Provider provider;
+    private final KeyStore keyStore;
+    private final char[] pin;
+    private final Semaphore inFlight;
+    private final long acquireTimeoutNanos;
+    private final SecureRandom random;
+    private final ConcurrentMap<String, Key> keys = new ConcurrentHashMap<>();
+    /** Serialises KeyStore reads and writes: reloads and setEntry must not interleave. */
+    private final Object keyStoreLock = new Object();
+
+    private SunPkcs11Hsm(Provider provider, KeyStore keyStore, char[] pin, Pkcs11Config config) throws Exception {
+        this.provider = provider;
+        this.keyStore = keyStore;
+        this.pin = pin;
+        this.inFlight = new Semaphore(config.maxConcurrency(), true);
+        this.acquireTimeoutNanos = config.acquireTimeout().toNanos();
+        this.random = SecureRandom.getInstance("PKCS11", provider);
+    }
+
+    /** Loads the PKCS#11 module, logs in and returns a ready HSM. */
+    public static SunPkcs11Hsm open(Pkcs11Config config) {
+        char[] pin = config.pin().read();
+        try {
+            Provider base = Security.getProvider("SunPKCS11");
+            if (base == null) {
+                throw new IllegalStateException("the JDK has no SunPKCS11 provider (module jdk.crypto.cryptoki)");
+            }
+            Provider provider = base.configure("--" + config.sunPkcs11ConfigText("hsmkms"));
+            KeyStore keyStore = KeyStore.getInstance("PKCS11", provider);
+            keyStore.load(null, pin);
+            SunPkcs11Hsm hsm = new SunPkcs11Hsm(provider, keyStore, pin, config);
+            LOG.info("HSM session open: library={} {}", config.library(),
+                    config.slot() != null ? "slot=" + config.slot() : "slotListIndex=" + config.slotListIndex());
+            return hsm;
+        } catch (HsmException | IllegalStateException e) {
+            Arrays.fill(pin, '\0');
+            throw e;
+        } catch (Exception e) {
+            Arrays.fill(pin, '\0');
+            // A wrong PIN, missing library and absent token all end here; say which part to check
+            // without repeating what the library said (it may quote configuration).
+            throw new IllegalStateException("cannot open the HSM token (check library path, slot and PIN): "
+                    + Pkcs11Errors.classify("open", e).reason());
+        }
+    }
+
+    @Override
+    public HsmKeyRef generateAesKey(String label) {
+        HsmKeyRef ref = new HsmKeyRef(label);
+        return withPermit("generate key", () -> {
+            synchronized (keyStoreLock) {
+                // setEntry on an existing label would destroy that key: check first, under the lock.
+                if (keyStore.containsAlias(label) || reloadedContains(label)) {
+                    throw new HsmException(Reason.ALREADY_EXISTS, "generate key");
+                }
+                KeyGenerator generator = KeyGenerator.getInstance("AES", provider);
+                generator.init(AES_256_BITS);
+                SecretKey sessionKey = generator.generateKey();
+                keyStore.setEntry(label, new KeyStore.SecretKeyEntry(sessionKey), null);
+                Key tokenKey = keyStore.getKey(label, null);
+                if (tokenKey == null) {
+                    throw new HsmException(Reason.DEVICE, "generate key");
+                }
+                keys.put(label, tokenKey);
+            }
+            return ref;
+        });
+    }
+
+    @Override
+    public byte[] encrypt(HsmKeyRef key, byte[] iv, byte[] aad, byte[] plaintext) {
+        Key handle = handle(key);
+        return withPermit("encrypt", () -> {
+            Cipher cipher = Cipher.getInstance(AES_GCM, provider);
+            cipher.init(Cipher.ENCRYPT_MODE, handle, new GCMParameterSpec(GCM_TAG_BITS, iv));
+            if (aad.length > 0) {
+                cipher.updateAAD(aad);
+            }
+            return cipher.doFinal(plaintext);
+        });
+    }
+
+    @Override
+    public byte[] decrypt(HsmKeyRef key, byte[] iv, byte[] aad, byte[] ciphertextAndTag) {
+        Key handle = handle(key);
+        return withPermit("decrypt", () -> {
+            Cipher cipher = Cipher.getInstance(AES_GCM, provider);
+            cipher.init(Cipher.DECRYPT_MODE, handle, new GCMParameterSpec(GCM_TAG_BITS, iv));
+            if (aad.length > 0) {
+                cipher.updateAAD(aad);
+            }
+            return cipher.doFinal(ciphertextAndTag);
+        });
+    }
+
+    @Override
+    public byte[] generateRandom(int length) {
+        if (length < 1 || length > MAX_RANDOM_BYTES) {
+            throw new IllegalArgumentException("random length must be 1.." + MAX_RANDOM_BYTES);
+        }
+        return withPermit("generate random", () -> {
+            byte[] bytes = new byte[length];
+            random.nextBytes(bytes);
+            return bytes;
+        });
+    }
+
+    @Override
+    public void destroyKey(HsmKeyRef key) {
+        withPermit("destroy key", () -> {
+            synchronized (keyStoreLock) {
+                keys.remove(key.label());
+                if (!keyStore.containsAlias(key.label()) && !reloadedContains(key.label())) {
+                    throw new HsmException(Reason.NOT_FOUND, "destroy key");
+                }
+                keyStore.deleteEntry(key.label());
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public List<String> listKeyLabels() {
+        return withPermit("list keys", () -> {
+            synchronized (keyStoreLock) {
+                keyStore.load(null, pin);
+                List<String> labels = new ArrayList<>();
+                for (String alias : Collections.list(keyStore.aliases())) {
+                    if (keyStore.entryInstanceOf(alias, KeyStore.SecretKeyEntry.class)) {
+                        labels.add(alias);
+                    }
+                }
+                Collections.sort(labels);
+                return List.copyOf(labels);
+            }
+        });
+    }
+
+    @Override
+    public void checkHealth() {
+        generateRandom(16);
+    }
+
+    @Override
+    public void close() {
+        keys.clear();
+        try {
+            if (provider instanceof AuthProvider auth) {
+                auth.logout();
+            }
+        } catch (Exception e) {
+            LOG.warn("HSM logout failed: {}", Pkcs11Errors.classify("logout", e).reason());
+        } finally {
+            Arrays.fill(pin, '\0');
+        }
+    }
+
+    private Key handle(HsmKeyRef key) {
+        Key cached = keys.get(key.label());
+        if (cached != null) {
+            return cached;
+        }
+        return withPermit("find key", () -> {
+            synchronized (keyStoreLock) {
+                Key found = keyStore.getKey(key.label(), null);
+                if (found == null && reloadedContains(key.label())) {
+                    found = keyStore.getKey(key.label(), null);
+                }
+                if (found == null) {
+                    throw new HsmException(Reason.NOT_FOUND, "find key");
+                }
+                keys.put(key.label(), found);
+                return found;
+            }
+        });
+    }
+
+    /** Reloads the KeyStore (sees objects other processes created) and checks for the label. */
+    private boolean reloadedContains(String label) throws Exception {
+        keyStore.load(null, pin);
+        return keyStore.containsAlias(label);
+    }
+
+    private <T> T withPermit(String operation, HsmCall<T> call) {
+        boolean acquired;
+        try {
+            acquired = inFlight.tryAcquire(acquireTimeoutNanos, TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new HsmException(Reason.BUSY, operation);
+        }
+        if (!acquired) {
+            throw new HsmException(Reason.BUSY, operation);
+        }
+        try {
+            return call.run();
+        } catch (Exception e) {
+            throw Pkcs11Errors.classify(operation, e);
+        } finally {
+            inFlight.release();
+        }
+    }
+
+    @FunctionalInterface
+    private interface HsmCall<T> {
+        T run() throws Exception;
+    }
+}
