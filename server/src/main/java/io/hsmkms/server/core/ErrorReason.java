@@ -11,6 +11,8 @@ public enum ErrorReason {
     VALIDATION("ValidationException"),
     THROTTLING("ThrottlingException"),
     DEPENDENCY_TIMEOUT("DependencyTimeoutException"),
+    /** The HSM failed or cannot be reached; same name as INTERNAL but a retryable status. */
+    HSM_UNAVAILABLE("KMSInternalException"),
     INTERNAL("KMSInternalException");
 
     private final String exceptionName;

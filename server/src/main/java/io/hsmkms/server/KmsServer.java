@@ -1,0 +1,102 @@
+package io.hsmkms.server;
+
+import io.grpc.Server;
+import io.grpc.ServerBuilder;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.hsmkms.hsm.Hsm;
+import io.hsmkms.hsm.HsmException;
+import io.hsmkms.proto.v1.KeyManagementServiceGrpc;
+import io.hsmkms.server.core.CryptoOperations;
+import io.hsmkms.server.core.KeyNames;
+import io.hsmkms.server.core.KeyOperations;
+import io.hsmkms.server.grpc.KmsServices;
+import io.hsmkms.server.store.KeyRepository;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The KMS gRPC server over a given HSM and metadata store. Transport (Netty on a port, in-process)
+ * is the caller's choice through the {@link ServerBuilder}. Also serves the standard health
+ * service, which follows a periodic real HSM operation, and server reflection.
+ */
+public final class KmsServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(KmsServer.class);
+    private static final Duration HEALTH_INTERVAL = Duration.ofSeconds(5);
+    private static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(10);
+
+    private final Server server;
+    private final Hsm hsm;
+    private final HealthStatusManager health = new HealthStatusManager();
+    private final ScheduledExecutorService healthChecks = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "hsm-health");
+        t.setDaemon(true);
+        return t;
+    });
+
+    public KmsServer(ServerBuilder<?> builder, Hsm hsm, KeyRepository repository, KeyNames names,
+                     int maxInboundMessageBytes, Clock clock) {
+        this.hsm = hsm;
+        KeyOperations keys = new KeyOperations(hsm, repository, names, clock);
+        CryptoOperations crypto = new CryptoOperations(hsm, keys, names);
+        this.server = builder
+                .maxInboundMessageSize(maxInboundMessageBytes)
+                .addService(KmsServices.keyManagement(keys, crypto, names))
+                .addService(health.getHealthService())
+                .addService(ProtoReflectionServiceV1.newInstance())
+                .build();
+    }
+
+    public KmsServer start() throws IOException {
+        server.start();
+        checkHealth();
+        healthChecks.scheduleWithFixedDelay(this::checkHealth,
+                HEALTH_INTERVAL.toMillis(), HEALTH_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        return this;
+    }
+
+    /** The bound port (useful when started on port 0). */
+    public int port() {
+        return server.getPort();
+    }
+
+    public void blockUntilShutdown() throws InterruptedException {
+        server.awaitTermination();
+    }
+
+    /** Stops taking calls, lets running calls finish for a grace period, then cuts the rest. */
+    @Override
+    public void close() {
+        healthChecks.shutdownNow();
+        health.enterTerminalState();
+        server.shutdown();
+        try {
+            if (!server.awaitTermination(SHUTDOWN_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
+                server.shutdownNow().awaitTermination(SHUTDOWN_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+            }
+        } catch (InterruptedException e) {
+            server.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void checkHealth() {
+        ServingStatus status;
+        try {
+            hsm.checkHealth();
+            status = ServingStatus.SERVING;
+        } catch (HsmException e) {
+            LOG.warn("HSM health check failed: {}", e.reason());
+            status = ServingStatus.NOT_SERVING;
+        }
+        health.setStatus("", status);
+        health.setStatus(KeyManagementServiceGrpc.SERVICE_NAME, status);
+    }
+}

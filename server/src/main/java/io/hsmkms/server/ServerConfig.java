@@ -1,0 +1,81 @@
+package io.hsmkms.server;
+
+import io.hsmkms.hsm.pkcs11.Pkcs11Config;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * Server settings. Read from environment variables, optionally layered over a properties file
+ * with the same names ({@value #CONFIG_FILE} names it); the environment wins. Secrets (the PIN) come
+ * from a file or the environment only, never from the command line.
+ */
+public record ServerConfig(
+        Path dataDir,
+        String listenAddress,
+        int port,
+        String region,
+        String accountId,
+        int maxInboundMessageBytes,
+        Pkcs11Config pkcs11) {
+
+    public static final String CONFIG_FILE = "HSMKMS_CONFIG";
+    public static final String DATA_DIR = "HSMKMS_DATA_DIR";
+    public static final String LISTEN_ADDRESS = "HSMKMS_LISTEN_ADDRESS";
+    public static final String PORT = "HSMKMS_PORT";
+    public static final String REGION = "HSMKMS_REGION";
+    public static final String ACCOUNT_ID = "HSMKMS_ACCOUNT_ID";
+
+    public static final int DEFAULT_PORT = 7700;
+    public static final String DEFAULT_REGION = "local";
+    public static final String DEFAULT_ACCOUNT_ID = "000000000000";
+    /** Requests are small (4 KiB plaintext, 6 KiB blobs, 8 KiB context); anything far larger is abuse. */
+    public static final int MAX_INBOUND_MESSAGE_BYTES = 64 * 1024;
+
+    public static ServerConfig fromEnvironment(Map<String, String> env) {
+        Map<String, String> settings = new HashMap<>();
+        String file = env.get(CONFIG_FILE);
+        if (file != null && !file.isBlank()) {
+            settings.putAll(readProperties(Path.of(file)));
+        }
+        settings.putAll(env);
+        return fromSettings(settings);
+    }
+
+    public static ServerConfig fromSettings(Map<String, String> settings) {
+        String port = settings.getOrDefault(PORT, Integer.toString(DEFAULT_PORT));
+        int portNumber;
+        try {
+            portNumber = Integer.parseInt(port.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(PORT + " must be a port number");
+        }
+        if (portNumber < 0 || portNumber > 65535) {
+            throw new IllegalArgumentException(PORT + " must be 0..65535");
+        }
+        return new ServerConfig(
+                Path.of(settings.getOrDefault(DATA_DIR, "data")).toAbsolutePath(),
+                settings.getOrDefault(LISTEN_ADDRESS, "127.0.0.1"),
+                portNumber,
+                settings.getOrDefault(REGION, DEFAULT_REGION),
+                settings.getOrDefault(ACCOUNT_ID, DEFAULT_ACCOUNT_ID),
+                MAX_INBOUND_MESSAGE_BYTES,
+                Pkcs11Config.fromSettings(settings));
+    }
+
+    private static Map<String, String> readProperties(Path file) {
+        Properties properties = new Properties();
+        try (Reader reader = Files.newBufferedReader(file)) {
+            properties.load(reader);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read the config file " + file, e);
+        }
+        Map<String, String> settings = new HashMap<>();
+        properties.stringPropertyNames().forEach(name -> settings.put(name, properties.getProperty(name)));
+        return settings;
+    }
+}

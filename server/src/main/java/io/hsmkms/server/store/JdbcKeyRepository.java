@@ -1,0 +1,226 @@
+package io.hsmkms.server.store;
+
+import io.hsmkms.server.core.KeyOrigin;
+import io.hsmkms.server.core.KeySpec;
+import io.hsmkms.server.core.KeyState;
+import io.hsmkms.server.core.KeyUsage;
+import io.hsmkms.server.core.KeyVersion;
+import io.hsmkms.server.core.ManagedKey;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Optional;
+import java.util.UUID;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.h2.jdbcx.JdbcConnectionPool;
+
+/**
+ * Key metadata in a relational database through plain JDBC. Schema changes are Flyway migrations
+ * ({@code db/migration}), applied on open. The embedded default is an H2 file database.
+ */
+public final class JdbcKeyRepository implements KeyRepository {
+    private static final String KEY_COLUMNS =
+            "id, account_id, created_at, description, state, key_spec, key_usage, origin, revision";
+
+    private final DataSource dataSource;
+    private final AutoCloseable closer;
+
+    public JdbcKeyRepository(DataSource dataSource, AutoCloseable closer) {
+        this.dataSource = dataSource;
+        this.closer = closer;
+        Flyway.configure().dataSource(dataSource).load().migrate();
+    }
+
+    /** An H2 database in {@code <dataDir>/metadata}, created on first use. */
+    public static JdbcKeyRepository embedded(Path dataDir) {
+        Path file = dataDir.resolve("metadata").resolve("hsmkms").toAbsolutePath();
+        // DB_CLOSE_ON_EXIT=FALSE: the server's shutdown hook closes the pool; H2 must not race it.
+        JdbcConnectionPool pool = JdbcConnectionPool.create("jdbc:h2:file:" + file + ";DB_CLOSE_ON_EXIT=FALSE", "hsmkms", "");
+        pool.setMaxConnections(32);
+        return new JdbcKeyRepository(pool, pool::dispose);
+    }
+
+    @Override
+    public ManagedKey insert(ManagedKey key) {
+        ManagedKey stored = new ManagedKey(key.id(), key.accountId(), micros(key.createdAt()), key.description(),
+                key.state(), key.spec(), key.usage(), key.origin(),
+                key.versions().stream().map(v -> new KeyVersion(v.number(), v.hsmLabel(), micros(v.createdAt()))).toList(),
+                0);
+        inTransaction("insert key", connection -> {
+            try (PreparedStatement insertKey = connection.prepareStatement(
+                    "INSERT INTO cmk (" + KEY_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)");
+                 PreparedStatement insertVersion = connection.prepareStatement(
+                    "INSERT INTO cmk_version (cmk_id, version, hsm_label, created_at) VALUES (?, ?, ?, ?)")) {
+                insertKey.setString(1, stored.id().toString());
+                insertKey.setString(2, stored.accountId());
+                insertKey.setObject(3, utc(stored.createdAt()));
+                insertKey.setString(4, stored.description());
+                insertKey.setString(5, stored.state().name());
+                insertKey.setString(6, stored.spec().name());
+                insertKey.setString(7, stored.usage().name());
+                insertKey.setString(8, stored.origin().name());
+                insertKey.executeUpdate();
+                for (KeyVersion version : stored.versions()) {
+                    insertVersion.setString(1, stored.id().toString());
+                    insertVersion.setInt(2, version.number());
+                    insertVersion.setString(3, version.hsmLabel());
+                    insertVersion.setObject(4, utc(version.createdAt()));
+                    insertVersion.addBatch();
+                }
+                insertVersion.executeBatch();
+            }
+            return null;
+        });
+        return stored;
+    }
+
+    @Override
+    public Optional<ManagedKey> find(UUID id) {
+        return inTransaction("find key", connection -> {
+            try (PreparedStatement query = connection.prepareStatement(
+                    "SELECT " + KEY_COLUMNS + " FROM cmk WHERE id = ?")) {
+                query.setString(1, id.toString());
+                List<ManagedKey> keys = readKeys(connection, query);
+                return keys.stream().findFirst();
+            }
+        });
+    }
+
+    @Override
+    public Page list(String accountId, int limit, UUID after) {
+        if (limit < 1 || limit > 1000) {
+            throw new IllegalArgumentException("limit must be 1..1000");
+        }
+        return inTransaction("list keys", connection -> {
+            try (PreparedStatement query = connection.prepareStatement("SELECT " + KEY_COLUMNS
+                    + " FROM cmk WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?")) {
+                query.setString(1, accountId);
+                query.setString(2, after == null ? "" : after.toString());
+                query.setInt(3, limit + 1);
+                List<ManagedKey> keys = readKeys(connection, query);
+                boolean truncated = keys.size() > limit;
+                return new Page(truncated ? keys.subList(0, limit) : keys, truncated);
+            }
+        });
+    }
+
+    @Override
+    public ManagedKey update(ManagedKey changed) {
+        inTransaction("update key", connection -> {
+            try (PreparedStatement update = connection.prepareStatement(
+                    "UPDATE cmk SET description = ?, state = ?, revision = revision + 1 WHERE id = ? AND revision = ?")) {
+                update.setString(1, changed.description());
+                update.setString(2, changed.state().name());
+                update.setString(3, changed.id().toString());
+                update.setLong(4, changed.revision());
+                if (update.executeUpdate() == 1) {
+                    return null;
+                }
+            }
+            try (PreparedStatement exists = connection.prepareStatement("SELECT 1 FROM cmk WHERE id = ?")) {
+                exists.setString(1, changed.id().toString());
+                try (ResultSet rows = exists.executeQuery()) {
+                    if (rows.next()) {
+                        throw new ConcurrentUpdateException("key " + changed.id() + " changed since it was read");
+                    }
+                }
+            }
+            throw new NoSuchElementException("no key " + changed.id());
+        });
+        return find(changed.id()).orElseThrow(() -> new NoSuchElementException("no key " + changed.id()));
+    }
+
+    @Override
+    public void close() {
+        try {
+            closer.close();
+        } catch (Exception e) {
+            throw new StoreException("close", e);
+        }
+    }
+
+    /** Reads key rows from the query plus all their versions in one more query. */
+    private static List<ManagedKey> readKeys(Connection connection, PreparedStatement query) throws SQLException {
+        Map<String, KeyRow> rows = new LinkedHashMap<>();
+        try (ResultSet rs = query.executeQuery()) {
+            while (rs.next()) {
+                rows.put(rs.getString("id"), new KeyRow(
+                        UUID.fromString(rs.getString("id")),
+                        rs.getString("account_id"),
+                        rs.getObject("created_at", OffsetDateTime.class).toInstant(),
+                        rs.getString("description"),
+                        KeyState.valueOf(rs.getString("state")),
+                        KeySpec.valueOf(rs.getString("key_spec")),
+                        KeyUsage.valueOf(rs.getString("key_usage")),
+                        KeyOrigin.valueOf(rs.getString("origin")),
+                        rs.getLong("revision"),
+                        new ArrayList<>()));
+            }
+        }
+        if (rows.isEmpty()) {
+            return List.of();
+        }
+        String placeholders = String.join(", ", java.util.Collections.nCopies(rows.size(), "?"));
+        try (PreparedStatement versions = connection.prepareStatement(
+                "SELECT cmk_id, version, hsm_label, created_at FROM cmk_version WHERE cmk_id IN (" + placeholders + ")")) {
+            int i = 1;
+            for (String id : rows.keySet()) {
+                versions.setString(i++, id);
+            }
+            try (ResultSet rs = versions.executeQuery()) {
+                while (rs.next()) {
+                    rows.get(rs.getString("cmk_id")).versions().add(new KeyVersion(rs.getInt("version"),
+                            rs.getString("hsm_label"), rs.getObject("created_at", OffsetDateTime.class).toInstant()));
+                }
+            }
+        }
+        return rows.values().stream().map(KeyRow::toKey).toList();
+    }
+
+    private <T> T inTransaction(String operation, SqlWork<T> work) {
+        try (Connection connection = dataSource.getConnection()) {
+            connection.setAutoCommit(false);
+            try {
+                T result = work.run(connection);
+                connection.commit();
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                connection.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new StoreException(operation, e);
+        }
+    }
+
+    private static java.time.Instant micros(java.time.Instant instant) {
+        return instant.truncatedTo(ChronoUnit.MICROS);
+    }
+
+    private static OffsetDateTime utc(java.time.Instant instant) {
+        return instant.atOffset(ZoneOffset.UTC);
+    }
+
+    @FunctionalInterface
+    private interface SqlWork<T> {
+        T run(Connection connection) throws SQLException;
+    }
+
+    private record KeyRow(UUID id, String accountId, java.time.Instant createdAt, String description, KeyState state,
+                          KeySpec spec, KeyUsage usage, KeyOrigin origin, long revision, List<KeyVersion> versions) {
+        ManagedKey toKey() {
+            return new ManagedKey(id, accountId, createdAt, description, state, spec, usage, origin, versions, revision);
+        }
+    }
+}

@@ -1,0 +1,67 @@
+package io.hsmkms.server.testing;
+
+import io.hsmkms.hsm.Hsm;
+import io.hsmkms.hsm.HsmKeyRef;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** The real HSM with a counter in front, to prove which requests reach it. */
+public final class CountingHsm implements Hsm {
+    private final Hsm delegate;
+    private final AtomicLong calls = new AtomicLong();
+
+    public CountingHsm(Hsm delegate) {
+        this.delegate = delegate;
+    }
+
+    /** Calls made so far, not counting health checks. */
+    public long calls() {
+        return calls.get();
+    }
+
+    @Override
+    public HsmKeyRef generateAesKey(String label) {
+        calls.incrementAndGet();
+        return delegate.generateAesKey(label);
+    }
+
+    @Override
+    public byte[] encrypt(HsmKeyRef key, byte[] iv, byte[] aad, byte[] plaintext) {
+        calls.incrementAndGet();
+        return delegate.encrypt(key, iv, aad, plaintext);
+    }
+
+    @Override
+    public byte[] decrypt(HsmKeyRef key, byte[] iv, byte[] aad, byte[] ciphertextAndTag) {
+        calls.incrementAndGet();
+        return delegate.decrypt(key, iv, aad, ciphertextAndTag);
+    }
+
+    @Override
+    public byte[] generateRandom(int length) {
+        calls.incrementAndGet();
+        return delegate.generateRandom(length);
+    }
+
+    @Override
+    public void destroyKey(HsmKeyRef key) {
+        calls.incrementAndGet();
+        delegate.destroyKey(key);
+    }
+
+    @Override
+    public List<String> listKeyLabels() {
+        calls.incrementAndGet();
+        return delegate.listKeyLabels();
+    }
+
+    @Override
+    public void checkHealth() {
+        delegate.checkHealth();
+    }
+
+    @Override
+    public void close() {
+        delegate.close();
+    }
+}

@@ -1,0 +1,106 @@
+package io.hsmkms.server.testing;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.rpc.ErrorInfo;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.StatusProto;
+import io.hsmkms.hsm.pkcs11.SunPkcs11Hsm;
+import io.hsmkms.hsm.testing.SoftHsmToken;
+import io.hsmkms.proto.v1.KeyManagementServiceGrpc;
+import io.hsmkms.server.KmsServer;
+import io.hsmkms.server.ServerConfig;
+import io.hsmkms.server.core.KeyNames;
+import io.hsmkms.server.store.JdbcKeyRepository;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real server for integration tests: a fresh SoftHSM2 token, an embedded store in a temp dir,
+ * Netty on a loopback port and a plaintext channel to it.
+ */
+public final class KmsTestServer implements AutoCloseable {
+    public static final String ACCOUNT = "111122223333";
+    public static final String REGION = "test-1";
+
+    private final SoftHsmToken token;
+    private final Path dataDir;
+    private final CountingHsm hsm;
+    private final JdbcKeyRepository repository;
+    private final KmsServer server;
+    private final ManagedChannel channel;
+
+    private KmsTestServer(SoftHsmToken token, Path dataDir) throws IOException {
+        this.token = token;
+        this.dataDir = dataDir;
+        this.hsm = new CountingHsm(SunPkcs11Hsm.open(token.config()));
+        this.repository = JdbcKeyRepository.embedded(dataDir);
+        this.server = new KmsServer(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)),
+                hsm, repository, new KeyNames(REGION, ACCOUNT), ServerConfig.MAX_INBOUND_MESSAGE_BYTES,
+                Clock.systemUTC()).start();
+        this.channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+    }
+
+    public static KmsTestServer start(Path dataDir) {
+        SoftHsmToken token = SoftHsmToken.create();
+        try {
+            return new KmsTestServer(token, dataDir);
+        } catch (IOException e) {
+            token.close();
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public KeyManagementServiceGrpc.KeyManagementServiceBlockingStub kms() {
+        return KeyManagementServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+    }
+
+    public ManagedChannel channel() {
+        return channel;
+    }
+
+    public CountingHsm hsm() {
+        return hsm;
+    }
+
+    public SoftHsmToken token() {
+        return token;
+    }
+
+    public Path dataDir() {
+        return dataDir;
+    }
+
+    /** The ErrorInfo reason of a failed call, e.g. "NotFoundException". */
+    public static String reason(StatusRuntimeException e) {
+        com.google.rpc.Status status = StatusProto.fromThrowable(e);
+        if (status == null) {
+            return null;
+        }
+        for (com.google.protobuf.Any detail : status.getDetailsList()) {
+            if (detail.is(ErrorInfo.class)) {
+                try {
+                    return detail.unpack(ErrorInfo.class).getReason();
+                } catch (InvalidProtocolBufferException ex) {
+                    throw new AssertionError(ex);
+                }
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public void close() {
+        channel.shutdownNow();
+        server.close();
+        hsm.close();
+        repository.close();
+        token.close();
+    }
+}
