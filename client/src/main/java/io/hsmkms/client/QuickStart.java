@@ -1,9 +1,11 @@
 package io.hsmkms.client;
 
 import com.google.protobuf.ByteString;
+import com.google.rpc.ErrorInfo;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.protobuf.StatusProto;
 import io.hsmkms.proto.v1.CreateKeyRequest;
 import io.hsmkms.proto.v1.DecryptRequest;
 import io.hsmkms.proto.v1.DecryptResponse;
@@ -22,6 +24,23 @@ import java.util.concurrent.TimeUnit;
  */
 public final class QuickStart {
     private QuickStart() {}
+
+    /** The error reason the server puts in google.rpc.ErrorInfo, e.g. InvalidCiphertextException. */
+    private static String reason(StatusRuntimeException e) {
+        com.google.rpc.Status status = StatusProto.fromThrowable(e);
+        if (status != null) {
+            for (com.google.protobuf.Any detail : status.getDetailsList()) {
+                if (detail.is(ErrorInfo.class)) {
+                    try {
+                        return detail.unpack(ErrorInfo.class).getReason();
+                    } catch (com.google.protobuf.InvalidProtocolBufferException ignored) {
+                        break;
+                    }
+                }
+            }
+        }
+        return "no reason given";
+    }
 
     public static void main(String[] args) throws InterruptedException {
         String target = args.length > 0 ? args[0] : "127.0.0.1:7700";
@@ -48,10 +67,10 @@ public final class QuickStart {
                 System.out.println("wrong context UNEXPECTEDLY DECRYPTED");
                 System.exit(1);
             } catch (StatusRuntimeException e) {
-                System.out.println("wrong context refused: " + e.getStatus().getCode());
+                System.out.println("wrong context refused: " + e.getStatus().getCode() + " / " + reason(e));
             }
         } catch (StatusRuntimeException e) {
-            System.err.println("request failed: " + e.getStatus().getCode() + " " + e.getStatus().getDescription()
+            System.err.println("request failed: " + e.getStatus().getCode() + " / " + reason(e)
                     + " (is the server running? start it with bin/serve)");
             System.exit(1);
         } finally {
