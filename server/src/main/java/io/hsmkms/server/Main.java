@@ -9,6 +9,7 @@ import java.net.InetSocketAddress;
 import java.time.Clock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.bridge.SLF4JBridgeHandler;
 
 /** Starts the service from environment settings (see {@link ServerConfig}) and runs until stopped. */
 public final class Main {
@@ -17,6 +18,8 @@ public final class Main {
     private Main() {}
 
     public static void main(String[] args) throws Exception {
+        SLF4JBridgeHandler.removeHandlersForRootLogger();
+        SLF4JBridgeHandler.install();
         if (args.length > 0) {
             System.err.println("hsmkms-server takes no arguments; configure it with HSMKMS_* environment variables"
                     + " or a properties file named by " + ServerConfig.CONFIG_FILE + " (see README.md).");

@@ -1,0 +1,47 @@
+package io.hsmkms.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.hsmkms.hsm.pkcs11.Pkcs11Config;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ServerConfigTest {
+
+    @Test
+    void defaults_bindLoopbackOnPort7700() {
+        ServerConfig config = ServerConfig.fromSettings(Map.of(Pkcs11Config.PIN, "1234"));
+
+        assertThat(config.listenAddress()).isEqualTo("127.0.0.1");
+        assertThat(config.port()).isEqualTo(7700);
+        assertThat(config.dataDir()).isEqualTo(Path.of("data").toAbsolutePath());
+        assertThat(config.accountId()).isEqualTo("000000000000");
+        assertThat(config.pkcs11().slotListIndex()).isZero();
+    }
+
+    @Test
+    void configFile_isOverriddenByEnvironment(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("hsmkms.properties");
+        Files.writeString(file, "HSMKMS_PORT=9000\nHSMKMS_REGION=eu-1\nHSMKMS_PIN_FILE=" + dir.resolve("pin") + "\n");
+
+        ServerConfig config = ServerConfig.fromEnvironment(Map.of(ServerConfig.CONFIG_FILE, file.toString(),
+                ServerConfig.PORT, "9100"));
+
+        assertThat(config.port()).isEqualTo(9100);
+        assertThat(config.region()).isEqualTo("eu-1");
+        assertThat(config.pkcs11().pin()).isEqualTo(new Pkcs11Config.PinSource.FromFile(dir.resolve("pin")));
+    }
+
+    @Test
+    void badPort_orMissingPin_failWithTheSettingsName() {
+        assertThatThrownBy(() -> ServerConfig.fromSettings(Map.of(Pkcs11Config.PIN, "1", ServerConfig.PORT, "http")))
+                .hasMessageContaining(ServerConfig.PORT);
+        assertThatThrownBy(() -> ServerConfig.fromSettings(Map.of(Pkcs11Config.PIN, "1", ServerConfig.PORT, "70000")))
+                .hasMessageContaining(ServerConfig.PORT);
+        assertThatThrownBy(() -> ServerConfig.fromSettings(Map.of())).hasMessageContaining(Pkcs11Config.PIN_FILE);
+    }
+}

@@ -1,0 +1,143 @@
+package io.hsmkms.server.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.hsmkms.server.core.KeyOrigin;
+import io.hsmkms.server.core.KeySpec;
+import io.hsmkms.server.core.KeyState;
+import io.hsmkms.server.core.KeyUsage;
+import io.hsmkms.server.core.KeyVersion;
+import io.hsmkms.server.core.ManagedKey;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Against a real embedded H2 file database in a temp dir. */
+class JdbcKeyRepositoryTest {
+    private static final String ACCOUNT = "111122223333";
+
+    @TempDir
+    Path dataDir;
+    private JdbcKeyRepository repository;
+
+    @BeforeEach
+    void open() {
+        repository = JdbcKeyRepository.embedded(dataDir);
+    }
+
+    @AfterEach
+    void close() {
+        repository.close();
+    }
+
+    @Test
+    void insertThenFind_returnsTheKeyWithAllVersionsAtRevisionZero() {
+        UUID id = UUID.randomUUID();
+        Instant created = Instant.parse("2026-11-24T10:15:30.123456789Z");
+        ManagedKey key = new ManagedKey(id, ACCOUNT, created, "two versions", KeyState.ENABLED, KeySpec.SYMMETRIC_DEFAULT,
+                KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM,
+                List.of(new KeyVersion(2, "hsmkms/" + id + "/2", created.plusSeconds(5)),
+                        new KeyVersion(1, "hsmkms/" + id + "/1", created)), 17);
+
+        ManagedKey stored = repository.insert(key);
+
+        assertThat(stored.revision()).isZero();
+        assertThat(stored.createdAt()).isEqualTo(Instant.parse("2026-11-24T10:15:30.123456Z"));
+        assertThat(repository.find(id)).contains(stored);
+        assertThat(stored.versions()).extracting(KeyVersion::number).containsExactly(1, 2);
+        assertThat(stored.currentVersion().hsmLabel()).isEqualTo("hsmkms/" + id + "/2");
+    }
+
+    @Test
+    void find_unknownId_isEmpty() {
+        assertThat(repository.find(UUID.randomUUID())).isEmpty();
+    }
+
+    @Test
+    void list_pagesInIdOrderWithoutGapsOrDuplicates_andOnlyForTheAccount() {
+        List<UUID> ids = new ArrayList<>();
+        for (int i = 0; i < 25; i++) {
+            ids.add(repository.insert(key(UUID.randomUUID(), ACCOUNT)).id());
+        }
+        repository.insert(key(UUID.randomUUID(), "999999999999"));
+        List<String> expected = ids.stream().map(UUID::toString).sorted().toList();
+
+        KeyRepository.Page first = repository.list(ACCOUNT, 10, null);
+        KeyRepository.Page second = repository.list(ACCOUNT, 10, first.keys().getLast().id());
+        KeyRepository.Page third = repository.list(ACCOUNT, 10, second.keys().getLast().id());
+
+        assertThat(List.of(first.truncated(), second.truncated(), third.truncated())).containsExactly(true, true, false);
+        List<String> seen = new ArrayList<>();
+        for (KeyRepository.Page page : List.of(first, second, third)) {
+            page.keys().forEach(k -> seen.add(k.id().toString()));
+        }
+        assertThat(seen).containsExactlyElementsOf(expected);
+        assertThat(repository.list("999999999999", 10, null).keys()).hasSize(1);
+        assertThatThrownBy(() -> repository.list(ACCOUNT, 0, null)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> repository.list(ACCOUNT, 1001, null)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void update_persistsStateAndDescription_andBumpsRevision() {
+        ManagedKey stored = repository.insert(key(UUID.randomUUID(), ACCOUNT));
+
+        ManagedKey updated = repository.update(stored.withState(KeyState.DISABLED));
+
+        assertThat(updated.revision()).isEqualTo(1);
+        assertThat(updated.state()).isEqualTo(KeyState.DISABLED);
+        assertThat(repository.find(stored.id())).contains(updated);
+    }
+
+    @Test
+    void update_withStaleRevision_failsAndChangesNothing() {
+        ManagedKey stored = repository.insert(key(UUID.randomUUID(), ACCOUNT));
+        ManagedKey winner = repository.update(stored.withState(KeyState.DISABLED));
+
+        assertThatThrownBy(() -> repository.update(stored.withState(KeyState.ENABLED)))
+                .isInstanceOf(ConcurrentUpdateException.class);
+
+        assertThat(repository.find(stored.id())).contains(winner);
+    }
+
+    @Test
+    void update_unknownKey_failsAsNoSuchElement() {
+        assertThatThrownBy(() -> repository.update(key(UUID.randomUUID(), ACCOUNT)))
+                .isInstanceOf(NoSuchElementException.class);
+    }
+
+    @Test
+    void insert_duplicateIdOrHsmLabel_isRejectedAndLeavesNoPartialKey() {
+        ManagedKey stored = repository.insert(key(UUID.randomUUID(), ACCOUNT));
+        assertThatThrownBy(() -> repository.insert(stored)).isInstanceOf(StoreException.class);
+
+        UUID other = UUID.randomUUID();
+        ManagedKey sameLabel = new ManagedKey(other, ACCOUNT, Instant.now(), "", KeyState.ENABLED, KeySpec.SYMMETRIC_DEFAULT,
+                KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM, stored.versions(), 0);
+        assertThatThrownBy(() -> repository.insert(sameLabel)).isInstanceOf(StoreException.class);
+        assertThat(repository.find(other)).as("the transaction rolled back the key row").isEmpty();
+    }
+
+    @Test
+    void reopening_theSameDirectory_keepsEverything() {
+        ManagedKey stored = repository.update(repository.insert(key(UUID.randomUUID(), ACCOUNT)).withState(KeyState.DISABLED));
+        repository.close();
+
+        repository = JdbcKeyRepository.embedded(dataDir);
+
+        assertThat(repository.find(stored.id())).contains(stored);
+    }
+
+    private static ManagedKey key(UUID id, String account) {
+        Instant now = Instant.parse("2026-01-01T00:00:00Z");
+        return new ManagedKey(id, account, now, "key " + id, KeyState.ENABLED, KeySpec.SYMMETRIC_DEFAULT,
+                KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM, List.of(new KeyVersion(1, "hsmkms/" + id + "/1", now)), 0);
+    }
+}
