@@ -112,28 +112,12 @@ public final class SunPkcs11Hsm implements Hsm {
 
     @Override
     public byte[] encrypt(HsmKeyRef key, byte[] iv, byte[] aad, byte[] plaintext) {
-        Key handle = handle(key);
-        return withPermit("encrypt", () -> {
-            Cipher cipher = Cipher.getInstance(AES_GCM, provider);
-            cipher.init(Cipher.ENCRYPT_MODE, handle, new GCMParameterSpec(GCM_TAG_BITS, iv));
-            if (aad.length > 0) {
-                cipher.updateAAD(aad);
-            }
-            return cipher.doFinal(plaintext);
-        });
+        return gcm("encrypt", Cipher.ENCRYPT_MODE, key, iv, aad, plaintext);
     }
 
     @Override
     public byte[] decrypt(HsmKeyRef key, byte[] iv, byte[] aad, byte[] ciphertextAndTag) {
-        Key handle = handle(key);
-        return withPermit("decrypt", () -> {
-            Cipher cipher = Cipher.getInstance(AES_GCM, provider);
-            cipher.init(Cipher.DECRYPT_MODE, handle, new GCMParameterSpec(GCM_TAG_BITS, iv));
-            if (aad.length > 0) {
-                cipher.updateAAD(aad);
-            }
-            return cipher.doFinal(ciphertextAndTag);
-        });
+        return gcm("decrypt", Cipher.DECRYPT_MODE, key, iv, aad, ciphertextAndTag);
     }
 
     @Override
@@ -196,6 +180,19 @@ public final class SunPkcs11Hsm implements Hsm {
         } finally {
             Arrays.fill(pin, '\0');
         }
+    }
+
+    /** One AES-GCM operation, always finished with doFinal so no native session stays bound to it. */
+    private byte[] gcm(String operation, int mode, HsmKeyRef key, byte[] iv, byte[] aad, byte[] input) {
+        Key handle = handle(key);
+        return withPermit(operation, () -> {
+            Cipher cipher = Cipher.getInstance(AES_GCM, provider);
+            cipher.init(mode, handle, new GCMParameterSpec(GCM_TAG_BITS, iv));
+            if (aad.length > 0) {
+                cipher.updateAAD(aad);
+            }
+            return cipher.doFinal(input);
+        });
     }
 
     private Key handle(HsmKeyRef key) {
