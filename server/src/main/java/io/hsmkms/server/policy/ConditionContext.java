@@ -1,0 +1,87 @@
+package io.hsmkms.server.policy;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The condition keys of one request and their values. Key names are case-insensitive, as in IAM,
+ * except the part after {@code kms:EncryptionContext:}, which is matched exactly so that policies
+ * can require an exact, case-sensitive encryption context.
+ */
+public final class ConditionContext {
+    private static final String CONTEXT_PREFIX = "kms:encryptioncontext:";
+
+    private final Map<String, List<String>> values;
+
+    private ConditionContext(Map<String, List<String>> values) {
+        this.values = values;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The values of a key; empty when the request does not have it. */
+    public List<String> values(String key) {
+        return values.getOrDefault(normalize(key), List.of());
+    }
+
+    boolean satisfies(Condition condition) {
+        List<String> requestValues = values(condition.key());
+        ConditionOperator op = condition.operator();
+        if (op == ConditionOperator.NULL) {
+            boolean absent = requestValues.isEmpty();
+            return condition.values().stream().anyMatch(v -> Boolean.parseBoolean(v) == absent);
+        }
+        if (requestValues.isEmpty()) {
+            if (condition.ifExists() || condition.qualifier() == Condition.Qualifier.FOR_ALL_VALUES) {
+                return true;
+            }
+            // A missing key matches nothing, so a negated test ("must not equal") holds.
+            return condition.qualifier() == Condition.Qualifier.NONE && op.negated();
+        }
+        boolean all = condition.qualifier() == Condition.Qualifier.FOR_ALL_VALUES
+                || (condition.qualifier() == Condition.Qualifier.NONE && op.negated());
+        for (String requestValue : requestValues) {
+            boolean matched = condition.values().stream().anyMatch(p -> op.test(requestValue, p));
+            boolean ok = op.negated() ? !matched : matched;
+            if (all && !ok) {
+                return false;
+            }
+            if (!all && ok) {
+                return true;
+            }
+        }
+        return all;
+    }
+
+    static String normalize(String key) {
+        String lower = key.toLowerCase(Locale.ROOT);
+        if (lower.startsWith(CONTEXT_PREFIX)) {
+            return CONTEXT_PREFIX + key.substring(CONTEXT_PREFIX.length());
+        }
+        return lower;
+    }
+
+    public static final class Builder {
+        private final Map<String, List<String>> values = new HashMap<>();
+
+        public Builder put(String key, String value) {
+            if (value != null) {
+                values.put(normalize(key), List.of(value));
+            }
+            return this;
+        }
+
+        public Builder putAll(String key, List<String> multiple) {
+            values.put(normalize(key), List.copyOf(multiple));
+            return this;
+        }
+
+        public ConditionContext build() {
+            return new ConditionContext(Map.copyOf(values));
+        }
+    }
+}

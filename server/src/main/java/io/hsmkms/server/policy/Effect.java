@@ -1,0 +1,6 @@
+package io.hsmkms.server.policy;
+
+public enum Effect {
+    ALLOW,
+    DENY
+}
