@@ -8,10 +8,17 @@ import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.hsmkms.hsm.Hsm;
 import io.hsmkms.hsm.HsmException;
 import io.hsmkms.proto.v1.KeyManagementServiceGrpc;
+import io.hsmkms.server.auth.Authenticator;
+import io.hsmkms.server.auth.BearerTokens;
+import io.hsmkms.server.auth.IdentityRegistry;
+import io.hsmkms.server.core.AccessControl;
 import io.hsmkms.server.core.CryptoOperations;
+import io.hsmkms.server.core.Grants;
+import io.hsmkms.server.core.KeyPolicies;
 import io.hsmkms.server.core.KeyNames;
 import io.hsmkms.server.core.KeyOperations;
 import io.hsmkms.server.grpc.KmsServices;
+import io.hsmkms.server.store.GrantRepository;
 import io.hsmkms.server.store.KeyRepository;
 import java.io.IOException;
 import java.time.Clock;
@@ -41,14 +48,25 @@ public final class KmsServer implements AutoCloseable {
         return t;
     });
 
-    public KmsServer(ServerBuilder<?> builder, Hsm hsm, KeyRepository repository, KeyNames names,
-                     int maxInboundMessageBytes, Clock clock) {
+    /**
+     * How callers are recognised: the identity registry (principals, certificate mappings, identity
+     * policies), the bearer token verifier (null: tokens off) and the insecure development
+     * principal for unauthenticated loopback callers (null: off, the default).
+     */
+    public record Security(IdentityRegistry identities, BearerTokens tokens, String insecureDevPrincipal) {}
+
+    public KmsServer(ServerBuilder<?> builder, Hsm hsm, KeyRepository keyStore, GrantRepository grantStore,
+                     KeyNames names, Security security, int maxInboundMessageBytes, Clock clock) {
         this.hsm = hsm;
-        KeyOperations keys = new KeyOperations(hsm, repository, names, clock);
-        CryptoOperations crypto = new CryptoOperations(hsm, keys, names);
+        AccessControl access = new AccessControl(security.identities(), new KeyPolicies(), grantStore, names, clock);
+        KeyOperations keys = new KeyOperations(hsm, keyStore, names, access, clock);
+        CryptoOperations crypto = new CryptoOperations(hsm, keys, names, access);
+        Grants grants = new Grants(grantStore, keys, names, access, clock);
+        Authenticator authenticator = new Authenticator(security.identities(), security.tokens(),
+                security.insecureDevPrincipal());
         this.server = builder
                 .maxInboundMessageSize(maxInboundMessageBytes)
-                .addService(KmsServices.keyManagement(keys, crypto, names))
+                .addService(KmsServices.keyManagement(keys, crypto, grants, names, authenticator))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .build();

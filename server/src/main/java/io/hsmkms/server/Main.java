@@ -1,11 +1,17 @@
 package io.hsmkms.server;
 
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
 import io.hsmkms.hsm.pkcs11.SunPkcs11Hsm;
+import io.hsmkms.server.auth.BearerTokens;
+import io.hsmkms.server.auth.IdentityRegistry;
 import io.hsmkms.server.core.KeyNames;
 import io.hsmkms.server.store.JdbcKeyRepository;
-import io.hsmkms.server.store.KeyRepository;
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
 import java.time.Clock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,15 +32,18 @@ public final class Main {
             System.exit(2);
         }
         ServerConfig config;
+        KmsServer.Security security;
+        NettyServerBuilder transport;
         try {
             config = ServerConfig.fromEnvironment(System.getenv());
+            security = security(config);
+            transport = transport(config);
         } catch (IllegalArgumentException e) {
             System.err.println("hsmkms-server: " + e.getMessage());
             System.exit(2);
             return;
         }
-        KeyNames names = new KeyNames(config.region(), config.accountId());
-        KeyRepository repository = JdbcKeyRepository.embedded(config.dataDir());
+        JdbcKeyRepository repository = JdbcKeyRepository.embedded(config.dataDir());
         SunPkcs11Hsm hsm;
         try {
             hsm = SunPkcs11Hsm.open(config.pkcs11());
@@ -44,9 +53,8 @@ public final class Main {
             System.exit(3);
             return;
         }
-        KmsServer server = new KmsServer(
-                NettyServerBuilder.forAddress(new InetSocketAddress(config.listenAddress(), config.port())),
-                hsm, repository, names, config.maxInboundMessageBytes(), Clock.systemUTC());
+        KmsServer server = new KmsServer(transport, hsm, repository, repository, new KeyNames(config.region()),
+                security, config.maxInboundMessageBytes(), Clock.systemUTC());
         server.start();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             LOG.info("shutting down");
@@ -54,8 +62,49 @@ public final class Main {
             hsm.close();
             repository.close();
         }, "shutdown"));
-        LOG.info("hsmkms listening on {}:{} (data dir {}, account {}, region {})",
-                config.listenAddress(), server.port(), config.dataDir(), config.accountId(), config.region());
+        LOG.info("hsmkms listening on {}:{} (tls={}, mtls={}, tokens={}, data dir {}, region {})",
+                config.listenAddress(), server.port(), config.tls() != null,
+                config.tls() != null && config.tls().clientCa() != null, security.tokens() != null,
+                config.dataDir(), config.region());
         server.blockUntilShutdown();
+    }
+
+    private static KmsServer.Security security(ServerConfig config) throws IOException {
+        IdentityRegistry identities = config.identitiesFile() == null
+                ? IdentityRegistry.empty() : IdentityRegistry.load(config.identitiesFile());
+        BearerTokens tokens = null;
+        if (config.tokenKeyFile() != null) {
+            tokens = new BearerTokens(Files.readAllBytes(config.tokenKeyFile()), Clock.systemUTC());
+        }
+        if (config.insecureDevPrincipal() != null) {
+            LOG.warn("INSECURE DEVELOPMENT MODE: unauthenticated callers on loopback act as {}. Never use this in "
+                    + "production; unset {} to turn it off.", config.insecureDevPrincipal(), ServerConfig.INSECURE_DEV_PRINCIPAL);
+        }
+        boolean anyCredential = tokens != null || (config.tls() != null && config.tls().clientCa() != null)
+                || config.insecureDevPrincipal() != null;
+        if (!anyCredential) {
+            LOG.warn("no way to authenticate is configured (client CA, token key or insecure dev principal): "
+                    + "every call will be refused as UNAUTHENTICATED");
+        }
+        if (config.tls() == null && tokens != null) {
+            LOG.warn("bearer tokens are accepted over plaintext; configure TLS unless this is loopback-only development");
+        }
+        return new KmsServer.Security(identities, tokens, config.insecureDevPrincipal());
+    }
+
+    private static NettyServerBuilder transport(ServerConfig config) throws IOException {
+        NettyServerBuilder builder =
+                NettyServerBuilder.forAddress(new InetSocketAddress(config.listenAddress(), config.port()));
+        ServerConfig.Tls tls = config.tls();
+        if (tls != null) {
+            SslContextBuilder ssl = GrpcSslContexts.forServer(tls.certificateChain().toFile(), tls.privateKey().toFile());
+            if (tls.clientCa() != null) {
+                // OPTIONAL, not REQUIRE: callers with a bearer token need no certificate. A certificate
+                // that is presented must still chain to the CA.
+                ssl.trustManager(tls.clientCa().toFile()).clientAuth(ClientAuth.OPTIONAL);
+            }
+            builder.sslContext(ssl.build());
+        }
+        return builder;
     }
 }

@@ -19,20 +19,30 @@ public record ServerConfig(
         String listenAddress,
         int port,
         String region,
-        String accountId,
         int maxInboundMessageBytes,
-        Pkcs11Config pkcs11) {
+        Pkcs11Config pkcs11,
+        Path identitiesFile,
+        Path tokenKeyFile,
+        Tls tls,
+        String insecureDevPrincipal) {
+
+    /** Server certificate and key (PEM); with a client CA, client certificates are verified (mTLS). */
+    public record Tls(Path certificateChain, Path privateKey, Path clientCa) {}
 
     public static final String CONFIG_FILE = "HSMKMS_CONFIG";
     public static final String DATA_DIR = "HSMKMS_DATA_DIR";
     public static final String LISTEN_ADDRESS = "HSMKMS_LISTEN_ADDRESS";
     public static final String PORT = "HSMKMS_PORT";
     public static final String REGION = "HSMKMS_REGION";
-    public static final String ACCOUNT_ID = "HSMKMS_ACCOUNT_ID";
+    public static final String IDENTITIES_FILE = "HSMKMS_IDENTITIES_FILE";
+    public static final String TOKEN_KEY_FILE = "HSMKMS_TOKEN_KEY_FILE";
+    public static final String TLS_CERT_FILE = "HSMKMS_TLS_CERT_FILE";
+    public static final String TLS_KEY_FILE = "HSMKMS_TLS_KEY_FILE";
+    public static final String TLS_CLIENT_CA_FILE = "HSMKMS_TLS_CLIENT_CA_FILE";
+    public static final String INSECURE_DEV_PRINCIPAL = "HSMKMS_INSECURE_DEV_PRINCIPAL";
 
     public static final int DEFAULT_PORT = 7700;
     public static final String DEFAULT_REGION = "local";
-    public static final String DEFAULT_ACCOUNT_ID = "000000000000";
     /** Requests are small (4 KiB plaintext, 6 KiB blobs, 8 KiB context); anything far larger is abuse. */
     public static final int MAX_INBOUND_MESSAGE_BYTES = 64 * 1024;
 
@@ -57,14 +67,37 @@ public record ServerConfig(
         if (portNumber < 0 || portNumber > 65535) {
             throw new IllegalArgumentException(PORT + " must be 0..65535");
         }
+        Path dataDir = Path.of(settings.getOrDefault(DATA_DIR, "data")).toAbsolutePath();
+        Path cert = path(settings, TLS_CERT_FILE);
+        Path key = path(settings, TLS_KEY_FILE);
+        Path clientCa = path(settings, TLS_CLIENT_CA_FILE);
+        if ((cert == null) != (key == null)) {
+            throw new IllegalArgumentException("set both " + TLS_CERT_FILE + " and " + TLS_KEY_FILE + ", or neither");
+        }
+        if (clientCa != null && cert == null) {
+            throw new IllegalArgumentException(TLS_CLIENT_CA_FILE + " needs " + TLS_CERT_FILE + " and " + TLS_KEY_FILE);
+        }
+        Path identities = path(settings, IDENTITIES_FILE);
+        if (identities == null && Files.exists(dataDir.resolve("identities.json"))) {
+            identities = dataDir.resolve("identities.json");
+        }
+        String devPrincipal = settings.get(INSECURE_DEV_PRINCIPAL);
         return new ServerConfig(
-                Path.of(settings.getOrDefault(DATA_DIR, "data")).toAbsolutePath(),
+                dataDir,
                 settings.getOrDefault(LISTEN_ADDRESS, "127.0.0.1"),
                 portNumber,
                 settings.getOrDefault(REGION, DEFAULT_REGION),
-                settings.getOrDefault(ACCOUNT_ID, DEFAULT_ACCOUNT_ID),
                 MAX_INBOUND_MESSAGE_BYTES,
-                Pkcs11Config.fromSettings(settings));
+                Pkcs11Config.fromSettings(settings),
+                identities,
+                path(settings, TOKEN_KEY_FILE),
+                cert == null ? null : new Tls(cert, key, clientCa),
+                devPrincipal == null || devPrincipal.isBlank() ? null : devPrincipal.trim());
+    }
+
+    private static Path path(Map<String, String> settings, String name) {
+        String value = settings.get(name);
+        return value == null || value.isBlank() ? null : Path.of(value.trim()).toAbsolutePath();
     }
 
     private static Map<String, String> readProperties(Path file) {

@@ -85,13 +85,14 @@ class KeyApiTest {
     }
 
     @Test
-    void describeKey_unknownOrForeign_failsAsNotFound() {
+    void describeKey_unknownKeyOrOtherRegion_failsAsNotFound_otherAccountAsAccessDenied() {
         String unknown = "00000000-0000-4000-8000-000000000000";
         assertFails(Code.NOT_FOUND, "NotFoundException", () -> kms.describeKey(describe(unknown)));
 
         KeyMetadata key = createKey("foreign");
+        // Another account's key (existing or not) is none of this caller's business: no existence oracle.
         String otherAccountArn = key.getArn().replace(KmsTestServer.ACCOUNT, "999999999999");
-        assertFails(Code.NOT_FOUND, "NotFoundException", () -> kms.describeKey(describe(otherAccountArn)));
+        assertFails(Code.PERMISSION_DENIED, "AccessDeniedException", () -> kms.describeKey(describe(otherAccountArn)));
         String otherRegionArn = key.getArn().replace(":" + KmsTestServer.REGION + ":", ":elsewhere-1:");
         assertFails(Code.NOT_FOUND, "NotFoundException", () -> kms.describeKey(describe(otherRegionArn)));
     }

@@ -14,6 +14,7 @@ import io.hsmkms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingS
 import io.hsmkms.proto.v1.KeyMetadata;
 import io.hsmkms.proto.v1.KeyState;
 import io.hsmkms.proto.v1.ListKeysRequest;
+import io.hsmkms.server.testing.KmsTestServer;
 import io.hsmkms.server.testing.ServerProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -74,7 +75,7 @@ class RestartTest {
             assertThat(kms.listKeys(ListKeysRequest.getDefaultInstance()).getKeysCount()).isEqualTo(2);
             second.stop();
             String logs = firstLog + second.output();
-            assertThat(logs).contains("hsmkms listening on").contains("rpc=Decrypt status=OK");
+            assertThat(logs).contains("hsmkms listening on").contains("rpc=Decrypt principal=" + KmsTestServer.ROOT + " status=OK");
             assertThat(logs).doesNotContain(SECRET).doesNotContain(Files.readString(Path.of(token.settings()
                     .get("HSMKMS_PIN_FILE"))));
         }

@@ -19,7 +19,9 @@ class ServerConfigTest {
         assertThat(config.listenAddress()).isEqualTo("127.0.0.1");
         assertThat(config.port()).isEqualTo(7700);
         assertThat(config.dataDir()).isEqualTo(Path.of("data").toAbsolutePath());
-        assertThat(config.accountId()).isEqualTo("000000000000");
+        assertThat(config.tls()).isNull();
+        assertThat(config.tokenKeyFile()).isNull();
+        assertThat(config.insecureDevPrincipal()).isNull();
         assertThat(config.pkcs11().slotListIndex()).isZero();
     }
 
@@ -34,6 +36,17 @@ class ServerConfigTest {
         assertThat(config.port()).isEqualTo(9100);
         assertThat(config.region()).isEqualTo("eu-1");
         assertThat(config.pkcs11().pin()).isEqualTo(new Pkcs11Config.PinSource.FromFile(dir.resolve("pin")));
+    }
+
+    @Test
+    void tls_needsCertificateAndKeyTogether() {
+        assertThatThrownBy(() -> ServerConfig.fromSettings(Map.of(Pkcs11Config.PIN, "1", ServerConfig.TLS_CERT_FILE, "/c.pem")))
+                .hasMessageContaining(ServerConfig.TLS_KEY_FILE);
+        assertThatThrownBy(() -> ServerConfig.fromSettings(Map.of(Pkcs11Config.PIN, "1", ServerConfig.TLS_CLIENT_CA_FILE, "/ca.pem")))
+                .hasMessageContaining(ServerConfig.TLS_CERT_FILE);
+        ServerConfig config = ServerConfig.fromSettings(Map.of(Pkcs11Config.PIN, "1", ServerConfig.TLS_CERT_FILE, "/c.pem",
+                ServerConfig.TLS_KEY_FILE, "/k.pem", ServerConfig.TLS_CLIENT_CA_FILE, "/ca.pem"));
+        assertThat(config.tls()).isEqualTo(new ServerConfig.Tls(Path.of("/c.pem"), Path.of("/k.pem"), Path.of("/ca.pem")));
     }
 
     @Test

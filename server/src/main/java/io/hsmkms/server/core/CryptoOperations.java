@@ -12,22 +12,26 @@ import java.util.Objects;
 import java.util.UUID;
 
 /**
- * The data plane. Every method validates, loads the key, checks its state, and only then calls the
- * HSM, so invalid requests never reach it.
+ * The data plane. Every method validates, loads the key, authorizes the caller, checks the key's
+ * state, and only then calls the HSM, so invalid or denied requests never reach it.
  */
 public final class CryptoOperations {
     public static final int MAX_PLAINTEXT_BYTES = 4096;
     public static final int MAX_DATA_KEY_BYTES = 1024;
     public static final int MAX_RANDOM_BYTES = 1024;
 
+    private static final String ALGORITHM = "SYMMETRIC_DEFAULT";
+
     private final Hsm hsm;
     private final KeyOperations keys;
     private final KeyNames names;
+    private final AccessControl access;
 
-    public CryptoOperations(Hsm hsm, KeyOperations keys, KeyNames names) {
+    public CryptoOperations(Hsm hsm, KeyOperations keys, KeyNames names, AccessControl access) {
         this.hsm = hsm;
         this.keys = keys;
         this.names = names;
+        this.access = access;
     }
 
     /** What Encrypt and the data-key calls return: the blob and the key that sealed it. */
@@ -42,52 +46,92 @@ public final class CryptoOperations {
     /** A fresh data key: its plaintext (the caller's to zero) and the same bytes sealed under the CMK. */
     public record DataKey(byte[] plaintext, byte[] ciphertextBlob, ManagedKey key) {}
 
-    public Sealed encrypt(String keyId, byte[] plaintext, Map<String, String> context) {
+    public Sealed encrypt(Principal caller, String keyId, byte[] plaintext, Map<String, String> context) {
         requireLength("Plaintext", plaintext, MAX_PLAINTEXT_BYTES);
         EncryptionContexts.validate(context);
-        ManagedKey key = usableKey(names.resolve(keyId));
+        ManagedKey key = authorizedKey(caller, keyId, "kms:Encrypt", context);
+        requireUsable(key);
         return new Sealed(seal(key, plaintext, context), key);
     }
 
-    public Opened decrypt(byte[] ciphertextBlob, Map<String, String> context, String keyId) {
+    public Opened decrypt(Principal caller, byte[] ciphertextBlob, Map<String, String> context, String keyId) {
         EncryptionContexts.validate(context);
-        UUID expected = keyId.isEmpty() ? null : names.resolve(keyId);
+        UUID expected = keyId.isEmpty() ? null : names.resolve(keyId, caller.accountId()).id();
         CiphertextBlob blob = CiphertextCodec.decode(ciphertextBlob);
-        return open(blob, context, expected);
+        ManagedKey key = blobKey(caller, blob, expected, "kms:Decrypt", context);
+        requireUsable(key);
+        return open(key, blob, context);
     }
 
     /** Decrypts and encrypts again inside the service: the plaintext never leaves it. */
-    public ReSealed reEncrypt(byte[] ciphertextBlob, Map<String, String> sourceContext, String sourceKeyId,
-                            String destinationKeyId, Map<String, String> destinationContext) {
+    public ReSealed reEncrypt(Principal caller, byte[] ciphertextBlob, Map<String, String> sourceContext,
+                              String sourceKeyId, String destinationKeyId, Map<String, String> destinationContext) {
         EncryptionContexts.validate(sourceContext);
         EncryptionContexts.validate(destinationContext);
-        UUID expectedSource = sourceKeyId.isEmpty() ? null : names.resolve(sourceKeyId);
-        ManagedKey destination = usableKey(names.resolve(destinationKeyId));
+        UUID expectedSource = sourceKeyId.isEmpty() ? null : names.resolve(sourceKeyId, caller.accountId()).id();
+        KeyNames.KeyRef destinationRef = names.resolve(destinationKeyId, caller.accountId());
         CiphertextBlob blob = CiphertextCodec.decode(ciphertextBlob);
-        Opened opened = open(blob, sourceContext, expectedSource);
+        ManagedKey source = blobKey(caller, blob, expectedSource, "kms:ReEncryptFrom", sourceContext);
+        ManagedKey destination = keys.find(caller, destinationRef, "kms:ReEncryptTo");
+        authorize(caller, "kms:ReEncryptTo", destination, destinationContext);
+        requireUsable(source);
+        requireUsable(destination);
+        Opened opened = open(source, blob, sourceContext);
         try {
-            return new ReSealed(seal(destination, opened.plaintext(), destinationContext), opened.key(), destination);
+            return new ReSealed(seal(destination, opened.plaintext(), destinationContext), source, destination);
         } finally {
             Arrays.fill(opened.plaintext(), (byte) 0);
         }
     }
 
-    /** @param numberOfBytes the data key length, already resolved from KeySpec or NumberOfBytes */
-    public DataKey generateDataKey(String keyId, int numberOfBytes, Map<String, String> context) {
+    /**
+     * @param numberOfBytes the data key length, already resolved from KeySpec or NumberOfBytes
+     * @param withPlaintext GenerateDataKey (true) or GenerateDataKeyWithoutPlaintext (false): separate permissions
+     */
+    public DataKey generateDataKey(Principal caller, String keyId, int numberOfBytes, Map<String, String> context,
+                                   boolean withPlaintext) {
         if (numberOfBytes < 1 || numberOfBytes > MAX_DATA_KEY_BYTES) {
             throw new KmsException(ErrorReason.VALIDATION, "NumberOfBytes must be between 1 and " + MAX_DATA_KEY_BYTES + ".");
         }
         EncryptionContexts.validate(context);
-        ManagedKey key = usableKey(names.resolve(keyId));
+        String action = withPlaintext ? "kms:GenerateDataKey" : "kms:GenerateDataKeyWithoutPlaintext";
+        ManagedKey key = authorizedKey(caller, keyId, action, context);
+        requireUsable(key);
         byte[] plaintext = HsmCalls.call(() -> hsm.generateRandom(numberOfBytes));
         return new DataKey(plaintext, seal(key, plaintext, context), key);
     }
 
-    public byte[] generateRandom(int numberOfBytes) {
+    public byte[] generateRandom(Principal caller, int numberOfBytes) {
         if (numberOfBytes < 1 || numberOfBytes > MAX_RANDOM_BYTES) {
             throw new KmsException(ErrorReason.VALIDATION, "NumberOfBytes must be between 1 and " + MAX_RANDOM_BYTES + ".");
         }
+        access.requireAccountAction(caller, "kms:GenerateRandom", c -> { });
         return HsmCalls.call(() -> hsm.generateRandom(numberOfBytes));
+    }
+
+    private ManagedKey authorizedKey(Principal caller, String keyId, String action, Map<String, String> context) {
+        ManagedKey key = keys.find(caller, names.resolve(keyId, caller.accountId()), action);
+        authorize(caller, action, key, context);
+        return key;
+    }
+
+    private void authorize(Principal caller, String action, ManagedKey key, Map<String, String> context) {
+        access.requireKeyAction(caller, action, key, context, c -> c.put("kms:EncryptionAlgorithm", ALGORITHM));
+    }
+
+    /**
+     * The key named inside a blob, authorized for the caller. An unknown key (or one in an account
+     * other than the one a given KeyId names) means a bad blob: no oracle for which keys exist.
+     */
+    private ManagedKey blobKey(Principal caller, CiphertextBlob blob, UUID expectedKeyId, String action,
+                               Map<String, String> context) {
+        if (expectedKeyId != null && !expectedKeyId.equals(blob.keyId())) {
+            throw new KmsException(ErrorReason.INCORRECT_KEY,
+                    "The key named in the request is not the key that encrypted the ciphertext.");
+        }
+        ManagedKey key = keys.findById(blob.keyId()).orElseThrow(CryptoOperations::invalidCiphertext);
+        authorize(caller, action, key, context);
+        return key;
     }
 
     private byte[] seal(ManagedKey key, byte[] plaintext, Map<String, String> context) {
@@ -101,22 +145,7 @@ public final class CryptoOperations {
         return CiphertextCodec.encode(new CiphertextBlob(key.id(), version.number(), iv, sealed));
     }
 
-    private Opened open(CiphertextBlob blob, Map<String, String> context, UUID expectedKeyId) {
-        if (expectedKeyId != null && !expectedKeyId.equals(blob.keyId())) {
-            throw new KmsException(ErrorReason.INCORRECT_KEY,
-                    "The key named in the request is not the key that encrypted the ciphertext.");
-        }
-        ManagedKey key;
-        try {
-            key = keys.load(blob.keyId());
-        } catch (KmsException e) {
-            // Without a KeyId the key comes from the blob: an unknown one means the blob is bad.
-            if (e.reason() == ErrorReason.NOT_FOUND && expectedKeyId == null) {
-                throw invalidCiphertext();
-            }
-            throw e;
-        }
-        requireUsable(key);
+    private Opened open(ManagedKey key, CiphertextBlob blob, Map<String, String> context) {
         KeyVersion version = key.version(blob.keyVersion()).orElseThrow(CryptoOperations::invalidCiphertext);
         byte[] aad = CiphertextCodec.aad(CiphertextCodec.header(blob.keyId(), blob.keyVersion(), blob.iv()), context);
         try {
@@ -129,18 +158,12 @@ public final class CryptoOperations {
         }
     }
 
-    private ManagedKey usableKey(UUID id) {
-        ManagedKey key = keys.load(id);
-        requireUsable(key);
-        return key;
-    }
-
     private void requireUsable(ManagedKey key) {
         if (key.state() == KeyState.DISABLED) {
-            throw new KmsException(ErrorReason.DISABLED, "Key '" + names.arn(key.id()) + "' is disabled.");
+            throw new KmsException(ErrorReason.DISABLED, "Key '" + names.arn(key) + "' is disabled.");
         }
         if (key.usage() != KeyUsage.ENCRYPT_DECRYPT) {
-            throw new KmsException(ErrorReason.INVALID_KEY_USAGE, "Key '" + names.arn(key.id()) + "' cannot encrypt.");
+            throw new KmsException(ErrorReason.INVALID_KEY_USAGE, "Key '" + names.arn(key) + "' cannot encrypt.");
         }
     }
 

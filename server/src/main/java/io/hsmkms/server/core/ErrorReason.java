@@ -9,6 +9,11 @@ public enum ErrorReason {
     INCORRECT_KEY("IncorrectKeyException"),
     INVALID_KEY_USAGE("InvalidKeyUsageException"),
     VALIDATION("ValidationException"),
+    MALFORMED_POLICY("MalformedPolicyDocumentException"),
+    UNAUTHENTICATED("UnauthenticatedException"),
+    ACCESS_DENIED("AccessDeniedException"),
+    LIMIT_EXCEEDED("LimitExceededException"),
+    INVALID_GRANT_TOKEN("InvalidGrantTokenException"),
     THROTTLING("ThrottlingException"),
     DEPENDENCY_TIMEOUT("DependencyTimeoutException"),
     /** The HSM failed or cannot be reached; same name as INTERNAL but a retryable status. */

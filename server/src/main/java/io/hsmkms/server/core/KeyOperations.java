@@ -3,6 +3,9 @@ package io.hsmkms.server.core;
 import io.hsmkms.hsm.Hsm;
 import io.hsmkms.hsm.HsmException;
 import io.hsmkms.hsm.HsmKeyRef;
+import io.hsmkms.server.policy.AccessRequest;
+import io.hsmkms.server.policy.Decision;
+import io.hsmkms.server.policy.PolicyDocument;
 import io.hsmkms.server.store.ConcurrentUpdateException;
 import io.hsmkms.server.store.KeyRepository;
 import java.time.Clock;
@@ -11,10 +14,11 @@ import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.UUID;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The control plane: creating keys and changing their metadata. */
+/** The control plane: creating keys, reading and changing their metadata and key policy. */
 public final class KeyOperations {
     private static final Logger LOG = LoggerFactory.getLogger(KeyOperations.class);
     public static final int MAX_DESCRIPTION_LENGTH = 8192;
@@ -25,12 +29,14 @@ public final class KeyOperations {
     private final Hsm hsm;
     private final KeyRepository repository;
     private final KeyNames names;
+    private final AccessControl access;
     private final Clock clock;
 
-    public KeyOperations(Hsm hsm, KeyRepository repository, KeyNames names, Clock clock) {
+    public KeyOperations(Hsm hsm, KeyRepository repository, KeyNames names, AccessControl access, Clock clock) {
         this.hsm = hsm;
         this.repository = repository;
         this.names = names;
+        this.access = access;
         this.clock = clock;
     }
 
@@ -39,19 +45,28 @@ public final class KeyOperations {
         return "hsmkms/" + keyId + "/" + version;
     }
 
-    public ManagedKey create(String description, KeySpec spec, KeyUsage usage) {
+    /** @param policy the key policy JSON, or empty for the account's default policy */
+    public ManagedKey create(Principal caller, String description, KeySpec spec, KeyUsage usage, String policy,
+                             boolean bypassLockoutCheck) {
         if (description.length() > MAX_DESCRIPTION_LENGTH) {
             throw new KmsException(ErrorReason.VALIDATION,
                     "Description is longer than " + MAX_DESCRIPTION_LENGTH + " characters.");
         }
+        String policyText = policy.isEmpty() ? KeyPolicies.defaultPolicy(caller.accountId()) : policy;
+        PolicyDocument document = KeyPolicies.parse(policyText);
+        access.requireAccountAction(caller, "kms:CreateKey", c -> c.put("kms:KeyOrigin", KeyOrigin.HSM.name())
+                .put("kms:KeySpec", spec.name()).put("kms:KeyUsage", usage.name()));
         UUID id = UUID.randomUUID();
+        if (!bypassLockoutCheck) {
+            requireCallerKeepsControl(caller, document, names.arn(caller.accountId(), id));
+        }
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         String label = hsmLabel(id, 1);
         // Material first, metadata second: a crash in between leaves an orphan HSM object, never
         // metadata that points at missing material.
         HsmKeyRef ref = HsmCalls.call(() -> hsm.generateAesKey(label));
-        ManagedKey key = new ManagedKey(id, names.accountId(), now, description, KeyState.ENABLED, spec, usage,
-                KeyOrigin.HSM, List.of(new KeyVersion(1, ref.label(), now)), 0);
+        ManagedKey key = new ManagedKey(id, caller.accountId(), now, description, KeyState.ENABLED, spec, usage,
+                KeyOrigin.HSM, List.of(new KeyVersion(1, ref.label(), now)), policyText, 0);
         try {
             return repository.insert(key);
         } catch (RuntimeException e) {
@@ -60,15 +75,12 @@ public final class KeyOperations {
         }
     }
 
-    public ManagedKey describe(String keyIdOrArn) {
-        return load(names.resolve(keyIdOrArn));
+    public ManagedKey describe(Principal caller, String keyIdOrArn) {
+        return authorized(caller, keyIdOrArn, "kms:DescribeKey");
     }
 
-    public KeyRepository.Page list(int limit, String marker) {
-        int effectiveLimit = limit == 0 ? DEFAULT_LIST_LIMIT : limit;
-        if (effectiveLimit < 1 || effectiveLimit > MAX_LIST_LIMIT) {
-            throw new KmsException(ErrorReason.VALIDATION, "Limit must be between 1 and " + MAX_LIST_LIMIT + ".");
-        }
+    public KeyRepository.Page list(Principal caller, int limit, String marker) {
+        int effectiveLimit = listLimit(limit);
         UUID after = null;
         if (!marker.isEmpty()) {
             try {
@@ -77,39 +89,113 @@ public final class KeyOperations {
                 throw new KmsException(ErrorReason.VALIDATION, "Marker is not one this service returned.");
             }
         }
-        return repository.list(names.accountId(), effectiveLimit, after);
+        access.requireAccountAction(caller, "kms:ListKeys", c -> { });
+        return repository.list(caller.accountId(), effectiveLimit, after);
     }
 
-    public ManagedKey enable(String keyIdOrArn) {
-        return changeState(names.resolve(keyIdOrArn), KeyState.ENABLED);
+    public ManagedKey enable(Principal caller, String keyIdOrArn) {
+        ManagedKey key = authorized(caller, keyIdOrArn, "kms:EnableKey");
+        return change(key, k -> k.state() == KeyState.ENABLED ? null : k.withState(KeyState.ENABLED));
     }
 
-    public ManagedKey disable(String keyIdOrArn) {
-        return changeState(names.resolve(keyIdOrArn), KeyState.DISABLED);
+    public ManagedKey disable(Principal caller, String keyIdOrArn) {
+        ManagedKey key = authorized(caller, keyIdOrArn, "kms:DisableKey");
+        return change(key, k -> k.state() == KeyState.DISABLED ? null : k.withState(KeyState.DISABLED));
     }
 
-    /** Loads a key of this account or fails with NotFoundException. */
-    ManagedKey load(UUID id) {
-        return repository.find(id)
-                .filter(k -> k.accountId().equals(names.accountId()))
-                .orElseThrow(() -> new KmsException(ErrorReason.NOT_FOUND, "Key '" + names.arn(id) + "' does not exist."));
+    /**
+     * Replaces the key policy. Unless {@code bypassLockoutCheck}, the new policy must still let the
+     * caller put a key policy, so nobody locks a key away from its administrators by accident.
+     */
+    public ManagedKey putPolicy(Principal caller, String keyIdOrArn, String policyName, String policy,
+                                boolean bypassLockoutCheck) {
+        requireDefaultPolicyName(policyName);
+        PolicyDocument document = KeyPolicies.parse(policy);
+        ManagedKey key = authorized(caller, keyIdOrArn, "kms:PutKeyPolicy");
+        if (!bypassLockoutCheck) {
+            requireCallerKeepsControl(caller, document, names.arn(key));
+        }
+        return change(key, k -> k.withPolicy(policy));
     }
 
-    private ManagedKey changeState(UUID id, KeyState target) {
+    public String getPolicy(Principal caller, String keyIdOrArn, String policyName) {
+        String name = policyName.isEmpty() ? KeyPolicies.DEFAULT_POLICY_NAME : policyName;
+        requireDefaultPolicyName(name);
+        return authorized(caller, keyIdOrArn, "kms:GetKeyPolicy").policy();
+    }
+
+    /** Every key has exactly one policy, named "default". */
+    public List<String> listPolicies(Principal caller, String keyIdOrArn, int limit) {
+        listLimit(limit);
+        authorized(caller, keyIdOrArn, "kms:ListKeyPolicies");
+        return List.of(KeyPolicies.DEFAULT_POLICY_NAME);
+    }
+
+    /** Resolves, loads and authorizes: the first steps of every key-scoped request. */
+    ManagedKey authorized(Principal caller, String keyIdOrArn, String action) {
+        ManagedKey key = find(caller, names.resolve(keyIdOrArn, caller.accountId()), action);
+        access.requireKeyAction(caller, action, key, null, c -> { });
+        return key;
+    }
+
+    /** Loads a key or fails with NotFound / AccessDenied, depending on what the caller may know. */
+    ManagedKey find(Principal caller, KeyNames.KeyRef ref, String action) {
+        return repository.find(ref.id())
+                .filter(k -> k.accountId().equals(ref.accountId()))
+                .orElseThrow(() -> access.missingKey(caller, ref, action));
+    }
+
+    /** Loads a key by id alone (the id came from a ciphertext blob); empty if unknown. */
+    java.util.Optional<ManagedKey> findById(UUID id) {
+        return repository.find(id);
+    }
+
+    private void requireCallerKeepsControl(Principal caller, PolicyDocument policy, String keyArn) {
+        AccessRequest request = new AccessRequest(caller.arn(), "kms:PutKeyPolicy", keyArn, access.base(caller).build());
+        Decision direct = policy.evaluate(request);
+        boolean viaRoot = !caller.isAccountRoot() && policy.evaluate(request.as(caller.accountRootArn())) == Decision.ALLOW
+                && access.identityAllows(caller, request);
+        if (direct == Decision.DENY || (direct != Decision.ALLOW && !viaRoot)) {
+            throw new KmsException(ErrorReason.MALFORMED_POLICY, "The new key policy will not allow you to update the key "
+                    + "policy in the future (set BypassPolicyLockoutSafetyCheck to override).");
+        }
+    }
+
+    private ManagedKey change(ManagedKey loaded, UnaryOperator<ManagedKey> edit) {
+        ManagedKey key = loaded;
         for (int attempt = 1; ; attempt++) {
-            ManagedKey key = load(id);
-            if (key.state() == target) {
+            ManagedKey changed = edit.apply(key);
+            if (changed == null) {
                 return key;
             }
             try {
-                return repository.update(key.withState(target));
+                return repository.update(changed);
             } catch (ConcurrentUpdateException e) {
                 if (attempt == UPDATE_ATTEMPTS) {
                     throw new KmsException(ErrorReason.THROTTLING, "The key is being changed concurrently; retry.");
                 }
+                key = repository.find(key.id()).orElseThrow(() -> notFound(loaded));
             } catch (NoSuchElementException e) {
-                throw new KmsException(ErrorReason.NOT_FOUND, "Key '" + names.arn(id) + "' does not exist.");
+                throw notFound(loaded);
             }
+        }
+    }
+
+    private KmsException notFound(ManagedKey key) {
+        return new KmsException(ErrorReason.NOT_FOUND, "Key '" + names.arn(key) + "' does not exist.");
+    }
+
+    private static int listLimit(int limit) {
+        int effective = limit == 0 ? DEFAULT_LIST_LIMIT : limit;
+        if (effective < 1 || effective > MAX_LIST_LIMIT) {
+            throw new KmsException(ErrorReason.VALIDATION, "Limit must be between 1 and " + MAX_LIST_LIMIT + ".");
+        }
+        return effective;
+    }
+
+    private static void requireDefaultPolicyName(String policyName) {
+        if (!KeyPolicies.DEFAULT_POLICY_NAME.equals(policyName)) {
+            throw new KmsException(ErrorReason.VALIDATION, "PolicyName must be \"default\".");
         }
     }
 

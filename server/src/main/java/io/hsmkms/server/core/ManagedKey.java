@@ -8,7 +8,8 @@ import java.util.UUID;
 
 /**
  * A customer master key's metadata. The key material lives only in the HSM, one object per
- * {@link KeyVersion}. {@code revision} is the optimistic-concurrency counter of the stored row.
+ * {@link KeyVersion}. {@code policy} is the key policy JSON exactly as it was put. {@code revision} is
+ * the optimistic-concurrency counter of the stored row.
  */
 public record ManagedKey(
         UUID id,
@@ -20,6 +21,7 @@ public record ManagedKey(
         KeyUsage usage,
         KeyOrigin origin,
         List<KeyVersion> versions,
+        String policy,
         long revision) {
 
     public ManagedKey {
@@ -31,6 +33,7 @@ public record ManagedKey(
         Objects.requireNonNull(spec, "spec");
         Objects.requireNonNull(usage, "usage");
         Objects.requireNonNull(origin, "origin");
+        Objects.requireNonNull(policy, "policy");
         versions = versions.stream().sorted(Comparator.comparingInt(KeyVersion::number)).toList();
         if (versions.isEmpty()) {
             throw new IllegalArgumentException("a key has at least one backing version");
@@ -47,6 +50,10 @@ public record ManagedKey(
     }
 
     public ManagedKey withState(KeyState newState) {
-        return new ManagedKey(id, accountId, createdAt, description, newState, spec, usage, origin, versions, revision);
+        return new ManagedKey(id, accountId, createdAt, description, newState, spec, usage, origin, versions, policy, revision);
+    }
+
+    public ManagedKey withPolicy(String newPolicy) {
+        return new ManagedKey(id, accountId, createdAt, description, state, spec, usage, origin, versions, newPolicy, revision);
     }
 }

@@ -33,7 +33,29 @@ import io.hsmkms.proto.v1.ListKeysResponse;
 import io.hsmkms.proto.v1.OriginType;
 import io.hsmkms.proto.v1.ReEncryptRequest;
 import io.hsmkms.proto.v1.ReEncryptResponse;
+import io.hsmkms.proto.v1.CreateGrantRequest;
+import io.hsmkms.proto.v1.CreateGrantResponse;
+import io.hsmkms.proto.v1.GetKeyPolicyRequest;
+import io.hsmkms.proto.v1.GetKeyPolicyResponse;
+import io.hsmkms.proto.v1.GrantConstraints;
+import io.hsmkms.proto.v1.GrantListEntry;
+import io.hsmkms.proto.v1.ListGrantsRequest;
+import io.hsmkms.proto.v1.ListGrantsResponse;
+import io.hsmkms.proto.v1.ListKeyPoliciesRequest;
+import io.hsmkms.proto.v1.ListKeyPoliciesResponse;
+import io.hsmkms.proto.v1.ListRetirableGrantsRequest;
+import io.hsmkms.proto.v1.PutKeyPolicyRequest;
+import io.hsmkms.proto.v1.PutKeyPolicyResponse;
+import io.hsmkms.proto.v1.RetireGrantRequest;
+import io.hsmkms.proto.v1.RetireGrantResponse;
+import io.hsmkms.proto.v1.RevokeGrantRequest;
+import io.hsmkms.proto.v1.RevokeGrantResponse;
 import io.hsmkms.server.core.CryptoOperations;
+import io.hsmkms.server.core.Grant;
+import io.hsmkms.server.core.GrantOperation;
+import io.hsmkms.server.core.Grants;
+import io.hsmkms.server.core.KeyPolicies;
+import io.hsmkms.server.core.Principal;
 import io.hsmkms.server.core.ErrorReason;
 import io.hsmkms.server.core.KeyNames;
 import io.hsmkms.server.core.KeyOperations;
@@ -42,6 +64,8 @@ import io.hsmkms.server.core.KmsException;
 import io.hsmkms.server.core.ManagedKey;
 import io.hsmkms.server.store.KeyRepository;
 import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -54,11 +78,13 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
 
     private final KeyOperations keys;
     private final CryptoOperations crypto;
+    private final Grants grants;
     private final KeyNames names;
 
-    KeyManagementGrpcService(KeyOperations keys, CryptoOperations crypto, KeyNames names) {
+    KeyManagementGrpcService(KeyOperations keys, CryptoOperations crypto, Grants grants, KeyNames names) {
         this.keys = keys;
         this.crypto = crypto;
+        this.grants = grants;
         this.names = names;
     }
 
@@ -73,24 +99,27 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
                 case KEY_USAGE_UNSPECIFIED, KEY_USAGE_ENCRYPT_DECRYPT -> io.hsmkms.server.core.KeyUsage.ENCRYPT_DECRYPT;
                 default -> throw validation("KeyUsage is not supported.");
             };
-            ManagedKey key = keys.create(request.getDescription(), spec, usage);
+            ManagedKey key = keys.create(caller(), request.getDescription(), spec, usage, request.getPolicy(),
+                    request.getBypassPolicyLockoutSafetyCheck());
             return CreateKeyResponse.newBuilder().setKeyMetadata(metadata(key)).build();
         });
     }
 
     @Override
     public void describeKey(DescribeKeyRequest request, StreamObserver<DescribeKeyResponse> response) {
-        unary(response, () -> DescribeKeyResponse.newBuilder()
-                .setKeyMetadata(metadata(keys.describe(request.getKeyId()))).build());
+        unary(response, () -> {
+            Grants.acceptTokens(request.getGrantTokensList());
+            return DescribeKeyResponse.newBuilder().setKeyMetadata(metadata(keys.describe(caller(), request.getKeyId()))).build();
+        });
     }
 
     @Override
     public void listKeys(ListKeysRequest request, StreamObserver<ListKeysResponse> response) {
         unary(response, () -> {
-            KeyRepository.Page page = keys.list(request.getLimit(), request.getMarker());
+            KeyRepository.Page page = keys.list(caller(), request.getLimit(), request.getMarker());
             ListKeysResponse.Builder out = ListKeysResponse.newBuilder().setTruncated(page.truncated());
             for (ManagedKey key : page.keys()) {
-                out.addKeys(KeyListEntry.newBuilder().setKeyId(key.id().toString()).setKeyArn(names.arn(key.id())));
+                out.addKeys(KeyListEntry.newBuilder().setKeyId(key.id().toString()).setKeyArn(names.arn(key)));
             }
             if (page.truncated()) {
                 out.setNextMarker(page.keys().getLast().id().toString());
@@ -102,7 +131,7 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
     @Override
     public void enableKey(EnableKeyRequest request, StreamObserver<EnableKeyResponse> response) {
         unary(response, () -> {
-            keys.enable(request.getKeyId());
+            keys.enable(caller(), request.getKeyId());
             return EnableKeyResponse.getDefaultInstance();
         });
     }
@@ -110,7 +139,7 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
     @Override
     public void disableKey(DisableKeyRequest request, StreamObserver<DisableKeyResponse> response) {
         unary(response, () -> {
-            keys.disable(request.getKeyId());
+            keys.disable(caller(), request.getKeyId());
             return DisableKeyResponse.getDefaultInstance();
         });
     }
@@ -119,11 +148,12 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
     public void encrypt(EncryptRequest request, StreamObserver<EncryptResponse> response) {
         unary(response, () -> {
             requireSymmetricDefault(request.getEncryptionAlgorithm());
-            CryptoOperations.Sealed sealed = crypto.encrypt(
+            Grants.acceptTokens(request.getGrantTokensList());
+            CryptoOperations.Sealed sealed = crypto.encrypt(caller(),
                     request.getKeyId(), request.getPlaintext().toByteArray(), request.getEncryptionContextMap());
             return EncryptResponse.newBuilder()
                     .setCiphertextBlob(ByteString.copyFrom(sealed.ciphertextBlob()))
-                    .setKeyId(names.arn(sealed.key().id()))
+                    .setKeyId(names.arn(sealed.key()))
                     .setEncryptionAlgorithm(EncryptionAlgorithmSpec.ENCRYPTION_ALGORITHM_SYMMETRIC_DEFAULT)
                     .build();
         });
@@ -133,11 +163,12 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
     public void decrypt(DecryptRequest request, StreamObserver<DecryptResponse> response) {
         unary(response, () -> {
             requireSymmetricDefault(request.getEncryptionAlgorithm());
-            CryptoOperations.Opened opened = crypto.decrypt(
+            Grants.acceptTokens(request.getGrantTokensList());
+            CryptoOperations.Opened opened = crypto.decrypt(caller(),
                     request.getCiphertextBlob().toByteArray(), request.getEncryptionContextMap(), request.getKeyId());
             try {
                 return DecryptResponse.newBuilder()
-                        .setKeyId(names.arn(opened.key().id()))
+                        .setKeyId(names.arn(opened.key()))
                         .setPlaintext(ByteString.copyFrom(opened.plaintext()))
                         .setEncryptionAlgorithm(EncryptionAlgorithmSpec.ENCRYPTION_ALGORITHM_SYMMETRIC_DEFAULT)
                         .build();
@@ -152,13 +183,14 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
         unary(response, () -> {
             requireSymmetricDefault(request.getSourceEncryptionAlgorithm());
             requireSymmetricDefault(request.getDestinationEncryptionAlgorithm());
-            CryptoOperations.ReSealed resealed = crypto.reEncrypt(request.getCiphertextBlob().toByteArray(),
+            Grants.acceptTokens(request.getGrantTokensList());
+            CryptoOperations.ReSealed resealed = crypto.reEncrypt(caller(), request.getCiphertextBlob().toByteArray(),
                     request.getSourceEncryptionContextMap(), request.getSourceKeyId(),
                     request.getDestinationKeyId(), request.getDestinationEncryptionContextMap());
             return ReEncryptResponse.newBuilder()
                     .setCiphertextBlob(ByteString.copyFrom(resealed.ciphertextBlob()))
-                    .setSourceKeyId(names.arn(resealed.source().id()))
-                    .setKeyId(names.arn(resealed.destination().id()))
+                    .setSourceKeyId(names.arn(resealed.source()))
+                    .setKeyId(names.arn(resealed.destination()))
                     .setSourceEncryptionAlgorithm(EncryptionAlgorithmSpec.ENCRYPTION_ALGORITHM_SYMMETRIC_DEFAULT)
                     .setDestinationEncryptionAlgorithm(EncryptionAlgorithmSpec.ENCRYPTION_ALGORITHM_SYMMETRIC_DEFAULT)
                     .build();
@@ -169,13 +201,14 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
     public void generateDataKey(GenerateDataKeyRequest request, StreamObserver<GenerateDataKeyResponse> response) {
         unary(response, () -> {
             int length = dataKeyLength(request.getKeySpec(), request.hasNumberOfBytes(), request.getNumberOfBytes());
+            Grants.acceptTokens(request.getGrantTokensList());
             CryptoOperations.DataKey dataKey =
-                    crypto.generateDataKey(request.getKeyId(), length, request.getEncryptionContextMap());
+                    crypto.generateDataKey(caller(), request.getKeyId(), length, request.getEncryptionContextMap(), true);
             try {
                 return GenerateDataKeyResponse.newBuilder()
                         .setCiphertextBlob(ByteString.copyFrom(dataKey.ciphertextBlob()))
                         .setPlaintext(ByteString.copyFrom(dataKey.plaintext()))
-                        .setKeyId(names.arn(dataKey.key().id()))
+                        .setKeyId(names.arn(dataKey.key()))
                         .build();
             } finally {
                 Arrays.fill(dataKey.plaintext(), (byte) 0);
@@ -188,12 +221,13 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
                                                 StreamObserver<GenerateDataKeyWithoutPlaintextResponse> response) {
         unary(response, () -> {
             int length = dataKeyLength(request.getKeySpec(), request.hasNumberOfBytes(), request.getNumberOfBytes());
+            Grants.acceptTokens(request.getGrantTokensList());
             CryptoOperations.DataKey dataKey =
-                    crypto.generateDataKey(request.getKeyId(), length, request.getEncryptionContextMap());
+                    crypto.generateDataKey(caller(), request.getKeyId(), length, request.getEncryptionContextMap(), false);
             Arrays.fill(dataKey.plaintext(), (byte) 0);
             return GenerateDataKeyWithoutPlaintextResponse.newBuilder()
                     .setCiphertextBlob(ByteString.copyFrom(dataKey.ciphertextBlob()))
-                    .setKeyId(names.arn(dataKey.key().id()))
+                    .setKeyId(names.arn(dataKey.key()))
                     .build();
         });
     }
@@ -201,18 +235,155 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
     @Override
     public void generateRandom(GenerateRandomRequest request, StreamObserver<GenerateRandomResponse> response) {
         unary(response, () -> GenerateRandomResponse.newBuilder()
-                .setPlaintext(ByteString.copyFrom(crypto.generateRandom(request.getNumberOfBytes())))
+                .setPlaintext(ByteString.copyFrom(crypto.generateRandom(caller(), request.getNumberOfBytes())))
                 .build());
+    }
+
+    @Override
+    public void putKeyPolicy(PutKeyPolicyRequest request, StreamObserver<PutKeyPolicyResponse> response) {
+        unary(response, () -> {
+            keys.putPolicy(caller(), request.getKeyId(), request.getPolicyName(), request.getPolicy(),
+                    request.getBypassPolicyLockoutSafetyCheck());
+            return PutKeyPolicyResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void getKeyPolicy(GetKeyPolicyRequest request, StreamObserver<GetKeyPolicyResponse> response) {
+        unary(response, () -> GetKeyPolicyResponse.newBuilder()
+                .setPolicy(keys.getPolicy(caller(), request.getKeyId(), request.getPolicyName()))
+                .setPolicyName(KeyPolicies.DEFAULT_POLICY_NAME)
+                .build());
+    }
+
+    @Override
+    public void listKeyPolicies(ListKeyPoliciesRequest request, StreamObserver<ListKeyPoliciesResponse> response) {
+        unary(response, () -> ListKeyPoliciesResponse.newBuilder()
+                .addAllPolicyNames(keys.listPolicies(caller(), request.getKeyId(), request.getLimit()))
+                .build());
+    }
+
+    @Override
+    public void createGrant(CreateGrantRequest request, StreamObserver<CreateGrantResponse> response) {
+        unary(response, () -> {
+            Grants.acceptTokens(request.getGrantTokensList());
+            Set<GrantOperation> operations = EnumSet.noneOf(GrantOperation.class);
+            for (io.hsmkms.proto.v1.GrantOperation op : request.getOperationsList()) {
+                operations.add(grantOperation(op));
+            }
+            GrantConstraints constraints = request.getConstraints();
+            Grants.Created created = grants.create(caller(), request.getKeyId(), request.getGranteePrincipal(),
+                    request.getRetiringPrincipal(), operations,
+                    constraints.getEncryptionContextEqualsCount() == 0 ? null : constraints.getEncryptionContextEqualsMap(),
+                    constraints.getEncryptionContextSubsetCount() == 0 ? null : constraints.getEncryptionContextSubsetMap(),
+                    request.getName());
+            return CreateGrantResponse.newBuilder().setGrantId(created.grantId()).setGrantToken(created.grantToken()).build();
+        });
+    }
+
+    @Override
+    public void listGrants(ListGrantsRequest request, StreamObserver<ListGrantsResponse> response) {
+        unary(response, () -> grantPage(grants.list(caller(), request.getKeyId(), request.getLimit(), request.getMarker(),
+                request.getGrantId(), request.getGranteePrincipal())));
+    }
+
+    @Override
+    public void listRetirableGrants(ListRetirableGrantsRequest request, StreamObserver<ListGrantsResponse> response) {
+        unary(response, () -> grantPage(grants.listRetirable(caller(), request.getRetiringPrincipal(), request.getLimit(),
+                request.getMarker())));
+    }
+
+    @Override
+    public void retireGrant(RetireGrantRequest request, StreamObserver<RetireGrantResponse> response) {
+        unary(response, () -> {
+            grants.retire(caller(), request.getGrantToken(), request.getKeyId(), request.getGrantId());
+            return RetireGrantResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void revokeGrant(RevokeGrantRequest request, StreamObserver<RevokeGrantResponse> response) {
+        unary(response, () -> {
+            grants.revoke(caller(), request.getKeyId(), request.getGrantId());
+            return RevokeGrantResponse.getDefaultInstance();
+        });
+    }
+
+    private ListGrantsResponse grantPage(Grants.Page page) {
+        ListGrantsResponse.Builder out = ListGrantsResponse.newBuilder().setTruncated(page.truncated());
+        for (Grant grant : page.grants()) {
+            GrantListEntry.Builder entry = GrantListEntry.newBuilder()
+                    .setKeyId(names.arn(grant.issuingAccount(), grant.keyId()))
+                    .setGrantId(grant.grantId())
+                    .setCreationDate(timestamp(grant.createdAt()))
+                    .setGranteePrincipal(grant.granteePrincipal())
+                    .setIssuingAccount(grant.issuingAccount());
+            if (grant.name() != null) {
+                entry.setName(grant.name());
+            }
+            if (grant.retiringPrincipal() != null) {
+                entry.setRetiringPrincipal(grant.retiringPrincipal());
+            }
+            grant.operations().stream().sorted().forEach(op -> entry.addOperations(protoGrantOperation(op)));
+            GrantConstraints.Builder constraints = GrantConstraints.newBuilder();
+            if (grant.contextEquals() != null) {
+                constraints.putAllEncryptionContextEquals(grant.contextEquals());
+            }
+            if (grant.contextSubset() != null) {
+                constraints.putAllEncryptionContextSubset(grant.contextSubset());
+            }
+            out.addGrants(entry.setConstraints(constraints));
+        }
+        if (page.truncated()) {
+            out.setNextMarker(page.grants().getLast().grantId());
+        }
+        return out.build();
+    }
+
+    private static GrantOperation grantOperation(io.hsmkms.proto.v1.GrantOperation op) {
+        return switch (op) {
+            case GRANT_OPERATION_DECRYPT -> GrantOperation.DECRYPT;
+            case GRANT_OPERATION_ENCRYPT -> GrantOperation.ENCRYPT;
+            case GRANT_OPERATION_GENERATE_DATA_KEY -> GrantOperation.GENERATE_DATA_KEY;
+            case GRANT_OPERATION_GENERATE_DATA_KEY_WITHOUT_PLAINTEXT -> GrantOperation.GENERATE_DATA_KEY_WITHOUT_PLAINTEXT;
+            case GRANT_OPERATION_RE_ENCRYPT_FROM -> GrantOperation.RE_ENCRYPT_FROM;
+            case GRANT_OPERATION_RE_ENCRYPT_TO -> GrantOperation.RE_ENCRYPT_TO;
+            case GRANT_OPERATION_DESCRIBE_KEY -> GrantOperation.DESCRIBE_KEY;
+            case GRANT_OPERATION_CREATE_GRANT -> GrantOperation.CREATE_GRANT;
+            case GRANT_OPERATION_RETIRE_GRANT -> GrantOperation.RETIRE_GRANT;
+            default -> throw validation("Operations holds an unknown grant operation.");
+        };
+    }
+
+    private static io.hsmkms.proto.v1.GrantOperation protoGrantOperation(GrantOperation op) {
+        return switch (op) {
+            case DECRYPT -> io.hsmkms.proto.v1.GrantOperation.GRANT_OPERATION_DECRYPT;
+            case ENCRYPT -> io.hsmkms.proto.v1.GrantOperation.GRANT_OPERATION_ENCRYPT;
+            case GENERATE_DATA_KEY -> io.hsmkms.proto.v1.GrantOperation.GRANT_OPERATION_GENERATE_DATA_KEY;
+            case GENERATE_DATA_KEY_WITHOUT_PLAINTEXT ->
+                    io.hsmkms.proto.v1.GrantOperation.GRANT_OPERATION_GENERATE_DATA_KEY_WITHOUT_PLAINTEXT;
+            case RE_ENCRYPT_FROM -> io.hsmkms.proto.v1.GrantOperation.GRANT_OPERATION_RE_ENCRYPT_FROM;
+            case RE_ENCRYPT_TO -> io.hsmkms.proto.v1.GrantOperation.GRANT_OPERATION_RE_ENCRYPT_TO;
+            case DESCRIBE_KEY -> io.hsmkms.proto.v1.GrantOperation.GRANT_OPERATION_DESCRIBE_KEY;
+            case CREATE_GRANT -> io.hsmkms.proto.v1.GrantOperation.GRANT_OPERATION_CREATE_GRANT;
+            case RETIRE_GRANT -> io.hsmkms.proto.v1.GrantOperation.GRANT_OPERATION_RETIRE_GRANT;
+        };
+    }
+
+    private static Timestamp timestamp(java.time.Instant instant) {
+        return Timestamp.newBuilder().setSeconds(instant.getEpochSecond()).setNanos(instant.getNano()).build();
+    }
+
+    private static Principal caller() {
+        return RequestContext.current().principal();
     }
 
     private KeyMetadata metadata(ManagedKey key) {
         return KeyMetadata.newBuilder()
                 .setKeyId(key.id().toString())
-                .setArn(names.arn(key.id()))
+                .setArn(names.arn(key))
                 .setAccountId(key.accountId())
-                .setCreationDate(Timestamp.newBuilder()
-                        .setSeconds(key.createdAt().getEpochSecond())
-                        .setNanos(key.createdAt().getNano()))
+                .setCreationDate(timestamp(key.createdAt()))
                 .setEnabled(key.state() == io.hsmkms.server.core.KeyState.ENABLED)
                 .setDescription(key.description())
                 .setKeyState(switch (key.state()) {

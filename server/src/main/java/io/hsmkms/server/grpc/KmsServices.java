@@ -3,7 +3,9 @@ package io.hsmkms.server.grpc;
 import io.grpc.BindableService;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
+import io.hsmkms.server.auth.Authenticator;
 import io.hsmkms.server.core.CryptoOperations;
+import io.hsmkms.server.core.Grants;
 import io.hsmkms.server.core.KeyNames;
 import io.hsmkms.server.core.KeyOperations;
 
@@ -11,8 +13,10 @@ import io.hsmkms.server.core.KeyOperations;
 public final class KmsServices {
     private KmsServices() {}
 
-    public static ServerServiceDefinition keyManagement(KeyOperations keys, CryptoOperations crypto, KeyNames names) {
-        BindableService service = new KeyManagementGrpcService(keys, crypto, names);
-        return ServerInterceptors.intercept(service, new RequestInterceptor());
+    /** The KMS service behind authentication: the request interceptor runs first, then authentication. */
+    public static ServerServiceDefinition keyManagement(KeyOperations keys, CryptoOperations crypto, Grants grants,
+                                                        KeyNames names, Authenticator authenticator) {
+        BindableService service = new KeyManagementGrpcService(keys, crypto, grants, names);
+        return ServerInterceptors.intercept(service, new AuthInterceptor(authenticator), new RequestInterceptor());
     }
 }

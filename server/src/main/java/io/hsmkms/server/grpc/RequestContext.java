@@ -2,6 +2,7 @@ package io.hsmkms.server.grpc;
 
 import io.grpc.Context;
 import io.hsmkms.server.core.ErrorReason;
+import io.hsmkms.server.core.Principal;
 import java.util.UUID;
 
 /** Per-call facts shared between the interceptor and the handler: the request id and the outcome. */
@@ -10,6 +11,7 @@ final class RequestContext {
 
     private final String requestId = UUID.randomUUID().toString();
     private volatile ErrorReason failure;
+    private volatile Principal principal;
 
     static RequestContext current() {
         RequestContext context = KEY.get();
@@ -21,6 +23,23 @@ final class RequestContext {
 
     String requestId() {
         return requestId;
+    }
+
+    void authenticated(Principal caller) {
+        this.principal = caller;
+    }
+
+    /** The authenticated caller; set by AuthInterceptor before any handler runs. */
+    Principal principal() {
+        if (principal == null) {
+            throw new IllegalStateException("AuthInterceptor is not installed");
+        }
+        return principal;
+    }
+
+    /** The caller's ARN for logs, or "-" before authentication. */
+    String principalArn() {
+        return principal == null ? "-" : principal.arn();
     }
 
     void recordFailure(ErrorReason reason) {

@@ -42,8 +42,8 @@ public final class RequestInterceptor implements ServerInterceptor {
                 long micros = (System.nanoTime() - started) / 1_000;
                 MDC.put("requestId", request.requestId());
                 try {
-                    LOG.info("rpc={} status={} reason={} latencyMicros={}", method, status.getCode(),
-                            request.failure() == null ? "-" : request.failure().exceptionName(), micros);
+                    LOG.info("rpc={} principal={} status={} reason={} latencyMicros={}", method, request.principalArn(),
+                            status.getCode(), request.failure() == null ? "-" : request.failure().exceptionName(), micros);
                 } finally {
                     MDC.remove("requestId");
                 }

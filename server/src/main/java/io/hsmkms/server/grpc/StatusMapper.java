@@ -49,7 +49,10 @@ final class StatusMapper {
             case NOT_FOUND -> Status.Code.NOT_FOUND;
             case DISABLED, INVALID_STATE -> Status.Code.FAILED_PRECONDITION;
             case INVALID_CIPHERTEXT, INCORRECT_KEY, INVALID_KEY_USAGE, VALIDATION -> Status.Code.INVALID_ARGUMENT;
-            case THROTTLING -> Status.Code.RESOURCE_EXHAUSTED;
+            case UNAUTHENTICATED -> Status.Code.UNAUTHENTICATED;
+            case ACCESS_DENIED -> Status.Code.PERMISSION_DENIED;
+            case MALFORMED_POLICY, INVALID_GRANT_TOKEN -> Status.Code.INVALID_ARGUMENT;
+            case THROTTLING, LIMIT_EXCEEDED -> Status.Code.RESOURCE_EXHAUSTED;
             case DEPENDENCY_TIMEOUT, HSM_UNAVAILABLE -> Status.Code.UNAVAILABLE;
             case INTERNAL -> Status.Code.INTERNAL;
         };

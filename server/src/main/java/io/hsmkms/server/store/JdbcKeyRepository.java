@@ -1,5 +1,7 @@
 package io.hsmkms.server.store;
 
+import io.hsmkms.server.core.Grant;
+import io.hsmkms.server.core.GrantOperation;
 import io.hsmkms.server.core.KeyOrigin;
 import io.hsmkms.server.core.KeySpec;
 import io.hsmkms.server.core.KeyState;
@@ -26,12 +28,12 @@ import org.flywaydb.core.Flyway;
 import org.h2.jdbcx.JdbcConnectionPool;
 
 /**
- * Key metadata in a relational database through plain JDBC. Schema changes are Flyway migrations
+ * Key metadata and grants in a relational database through plain JDBC. Schema changes are Flyway migrations
  * ({@code db/migration}), applied on open. The embedded default is an H2 file database.
  */
-public final class JdbcKeyRepository implements KeyRepository {
+public final class JdbcKeyRepository implements KeyRepository, GrantRepository {
     private static final String KEY_COLUMNS =
-            "id, account_id, created_at, description, state, key_spec, key_usage, origin, revision";
+            "id, account_id, created_at, description, state, key_spec, key_usage, origin, policy, revision";
 
     private final DataSource dataSource;
     private final AutoCloseable closer;
@@ -56,10 +58,10 @@ public final class JdbcKeyRepository implements KeyRepository {
         ManagedKey stored = new ManagedKey(key.id(), key.accountId(), micros(key.createdAt()), key.description(),
                 key.state(), key.spec(), key.usage(), key.origin(),
                 key.versions().stream().map(v -> new KeyVersion(v.number(), v.hsmLabel(), micros(v.createdAt()))).toList(),
-                0);
+                key.policy(), 0);
         inTransaction("insert key", connection -> {
             try (PreparedStatement insertKey = connection.prepareStatement(
-                    "INSERT INTO cmk (" + KEY_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)");
+                    "INSERT INTO cmk (" + KEY_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)");
                  PreparedStatement insertVersion = connection.prepareStatement(
                     "INSERT INTO cmk_version (cmk_id, version, hsm_label, created_at) VALUES (?, ?, ?, ?)")) {
                 insertKey.setString(1, stored.id().toString());
@@ -70,6 +72,7 @@ public final class JdbcKeyRepository implements KeyRepository {
                 insertKey.setString(6, stored.spec().name());
                 insertKey.setString(7, stored.usage().name());
                 insertKey.setString(8, stored.origin().name());
+                insertKey.setString(9, stored.policy());
                 insertKey.executeUpdate();
                 for (KeyVersion version : stored.versions()) {
                     insertVersion.setString(1, stored.id().toString());
@@ -119,11 +122,12 @@ public final class JdbcKeyRepository implements KeyRepository {
     public ManagedKey update(ManagedKey changed) {
         inTransaction("update key", connection -> {
             try (PreparedStatement update = connection.prepareStatement(
-                    "UPDATE cmk SET description = ?, state = ?, revision = revision + 1 WHERE id = ? AND revision = ?")) {
+                    "UPDATE cmk SET description = ?, state = ?, policy = ?, revision = revision + 1 WHERE id = ? AND revision = ?")) {
                 update.setString(1, changed.description());
                 update.setString(2, changed.state().name());
-                update.setString(3, changed.id().toString());
-                update.setLong(4, changed.revision());
+                update.setString(3, changed.policy());
+                update.setString(4, changed.id().toString());
+                update.setLong(5, changed.revision());
                 if (update.executeUpdate() == 1) {
                     return null;
                 }
@@ -139,6 +143,97 @@ public final class JdbcKeyRepository implements KeyRepository {
             throw new NoSuchElementException("no key " + changed.id());
         });
         return find(changed.id()).orElseThrow(() -> new NoSuchElementException("no key " + changed.id()));
+    }
+
+    @Override
+    public void insertGrant(Grant grant, int maxPerKey) {
+        inTransaction("insert grant", connection -> {
+            // Lock the key row so concurrent CreateGrant calls cannot both pass the count check.
+            try (PreparedStatement lock = connection.prepareStatement("SELECT id FROM cmk WHERE id = ? FOR UPDATE")) {
+                lock.setString(1, grant.keyId().toString());
+                try (ResultSet rows = lock.executeQuery()) {
+                    if (!rows.next()) {
+                        throw new NoSuchElementException("no key " + grant.keyId());
+                    }
+                }
+            }
+            try (PreparedStatement count = connection.prepareStatement("SELECT COUNT(*) FROM cmk_grant WHERE cmk_id = ?")) {
+                count.setString(1, grant.keyId().toString());
+                try (ResultSet rows = count.executeQuery()) {
+                    rows.next();
+                    if (rows.getInt(1) >= maxPerKey) {
+                        throw new IllegalStateException("grant limit reached");
+                    }
+                }
+            }
+            try (PreparedStatement insert = connection.prepareStatement("INSERT INTO cmk_grant (grant_id, cmk_id, name, "
+                    + "grantee, retiring_principal, operations, context_equals, context_subset, issuing_account, created_at"
+                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                insert.setString(1, grant.grantId());
+                insert.setString(2, grant.keyId().toString());
+                insert.setString(3, grant.name());
+                insert.setString(4, grant.granteePrincipal());
+                insert.setString(5, grant.retiringPrincipal());
+                insert.setString(6, String.join(",", grant.operations().stream().map(GrantOperation::name).sorted().toList()));
+                insert.setString(7, GrantCodec.toJson(grant.contextEquals()));
+                insert.setString(8, GrantCodec.toJson(grant.contextSubset()));
+                insert.setString(9, grant.issuingAccount());
+                insert.setObject(10, utc(micros(grant.createdAt())));
+                insert.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public List<Grant> forKey(UUID keyId) {
+        return queryGrants("list grants", "cmk_id = ?", keyId.toString());
+    }
+
+    @Override
+    public List<Grant> retirableBy(String retiringPrincipal) {
+        return queryGrants("list retirable grants", "retiring_principal = ?", retiringPrincipal);
+    }
+
+    @Override
+    public Optional<Grant> find(UUID keyId, String grantId) {
+        return queryGrants("find grant", "grant_id = ?", grantId).stream().filter(g -> g.keyId().equals(keyId)).findFirst();
+    }
+
+    @Override
+    public boolean deleteGrant(UUID keyId, String grantId) {
+        return inTransaction("delete grant", connection -> {
+            try (PreparedStatement delete = connection.prepareStatement("DELETE FROM cmk_grant WHERE cmk_id = ? AND grant_id = ?")) {
+                delete.setString(1, keyId.toString());
+                delete.setString(2, grantId);
+                return delete.executeUpdate() == 1;
+            }
+        });
+    }
+
+    private List<Grant> queryGrants(String operation, String where, String value) {
+        return inTransaction(operation, connection -> {
+            try (PreparedStatement query = connection.prepareStatement("SELECT grant_id, cmk_id, name, grantee, "
+                    + "retiring_principal, operations, context_equals, context_subset, issuing_account, created_at "
+                    + "FROM cmk_grant WHERE " + where + " ORDER BY grant_id")) {
+                query.setString(1, value);
+                List<Grant> out = new ArrayList<>();
+                try (ResultSet rs = query.executeQuery()) {
+                    while (rs.next()) {
+                        java.util.Set<GrantOperation> ops = java.util.EnumSet.noneOf(GrantOperation.class);
+                        for (String op : rs.getString("operations").split(",")) {
+                            ops.add(GrantOperation.valueOf(op));
+                        }
+                        out.add(new Grant(rs.getString("grant_id"), UUID.fromString(rs.getString("cmk_id")),
+                                rs.getString("name"), rs.getString("grantee"), rs.getString("retiring_principal"), ops,
+                                GrantCodec.fromJson(rs.getString("context_equals")),
+                                GrantCodec.fromJson(rs.getString("context_subset")), rs.getString("issuing_account"),
+                                rs.getObject("created_at", OffsetDateTime.class).toInstant()));
+                    }
+                }
+                return out;
+            }
+        });
     }
 
     @Override
@@ -164,6 +259,7 @@ public final class JdbcKeyRepository implements KeyRepository {
                         KeySpec.valueOf(rs.getString("key_spec")),
                         KeyUsage.valueOf(rs.getString("key_usage")),
                         KeyOrigin.valueOf(rs.getString("origin")),
+                        rs.getString("policy"),
                         rs.getLong("revision"),
                         new ArrayList<>()));
             }
@@ -218,9 +314,10 @@ public final class JdbcKeyRepository implements KeyRepository {
     }
 
     private record KeyRow(UUID id, String accountId, java.time.Instant createdAt, String description, KeyState state,
-                          KeySpec spec, KeyUsage usage, KeyOrigin origin, long revision, List<KeyVersion> versions) {
+                          KeySpec spec, KeyUsage usage, KeyOrigin origin, String policy, long revision,
+                          List<KeyVersion> versions) {
         ManagedKey toKey() {
-            return new ManagedKey(id, accountId, createdAt, description, state, spec, usage, origin, versions, revision);
+            return new ManagedKey(id, accountId, createdAt, description, state, spec, usage, origin, versions, policy, revision);
         }
     }
 }

@@ -7,22 +7,28 @@ import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
 class KeyNamesTest {
-    private final KeyNames names = new KeyNames("eu-1", "111122223333");
+    private static final String ACCOUNT = "111122223333";
+    private final KeyNames names = new KeyNames("eu-1");
     private final UUID id = UUID.fromString("1234abcd-12ab-34cd-56ef-1234567890ab");
 
     @Test
     void arn_andResolve_roundTrip() {
-        String arn = names.arn(id);
+        String arn = names.arn(ACCOUNT, id);
 
         assertThat(arn).isEqualTo("arn:hsmkms:kms:eu-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab");
-        assertThat(names.resolve(arn)).isEqualTo(id);
-        assertThat(names.resolve(id.toString())).isEqualTo(id);
-        assertThat(names.resolve(id.toString().toUpperCase())).isEqualTo(id);
+        assertThat(names.resolve(arn, "999999999999")).isEqualTo(new KeyNames.KeyRef(ACCOUNT, id));
+        assertThat(names.resolve(id.toString(), ACCOUNT)).isEqualTo(new KeyNames.KeyRef(ACCOUNT, id));
+        assertThat(names.resolve(id.toString().toUpperCase(), ACCOUNT)).isEqualTo(new KeyNames.KeyRef(ACCOUNT, id));
     }
 
     @Test
-    void resolve_foreignArn_isNotFound() {
-        assertReason("arn:hsmkms:kms:eu-1:999999999999:key/" + id, ErrorReason.NOT_FOUND);
+    void resolve_arnOfAnotherAccount_namesThatAccountsKey() {
+        assertThat(names.resolve("arn:hsmkms:kms:eu-1:999999999999:key/" + id, ACCOUNT))
+                .isEqualTo(new KeyNames.KeyRef("999999999999", id));
+    }
+
+    @Test
+    void resolve_arnOfAnotherRegion_isNotFound() {
         assertReason("arn:hsmkms:kms:us-2:111122223333:key/" + id, ErrorReason.NOT_FOUND);
     }
 
@@ -35,13 +41,12 @@ class KeyNamesTest {
     }
 
     @Test
-    void constructor_rejectsBadAccountOrRegion() {
-        assertThatThrownBy(() -> new KeyNames("eu-1", "12")).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> new KeyNames("EU 1", "111122223333")).isInstanceOf(IllegalArgumentException.class);
+    void constructor_rejectsBadRegion() {
+        assertThatThrownBy(() -> new KeyNames("EU 1")).isInstanceOf(IllegalArgumentException.class);
     }
 
     private void assertReason(String keyId, ErrorReason reason) {
-        assertThatThrownBy(() -> names.resolve(keyId))
+        assertThatThrownBy(() -> names.resolve(keyId, ACCOUNT))
                 .isInstanceOfSatisfying(KmsException.class, e -> assertThat(e.reason()).isEqualTo(reason));
     }
 }

@@ -45,7 +45,7 @@ class JdbcKeyRepositoryTest {
         ManagedKey key = new ManagedKey(id, ACCOUNT, created, "two versions", KeyState.ENABLED, KeySpec.SYMMETRIC_DEFAULT,
                 KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM,
                 List.of(new KeyVersion(2, "hsmkms/" + id + "/2", created.plusSeconds(5)),
-                        new KeyVersion(1, "hsmkms/" + id + "/1", created)), 17);
+                        new KeyVersion(1, "hsmkms/" + id + "/1", created)), "{\"policy\":1}", 17);
 
         ManagedKey stored = repository.insert(key);
 
@@ -86,13 +86,14 @@ class JdbcKeyRepositoryTest {
     }
 
     @Test
-    void update_persistsStateAndDescription_andBumpsRevision() {
+    void update_persistsStateAndPolicy_andBumpsRevision() {
         ManagedKey stored = repository.insert(key(UUID.randomUUID(), ACCOUNT));
 
-        ManagedKey updated = repository.update(stored.withState(KeyState.DISABLED));
+        ManagedKey updated = repository.update(stored.withState(KeyState.DISABLED).withPolicy("{\"new\":true}"));
 
         assertThat(updated.revision()).isEqualTo(1);
         assertThat(updated.state()).isEqualTo(KeyState.DISABLED);
+        assertThat(updated.policy()).isEqualTo("{\"new\":true}");
         assertThat(repository.find(stored.id())).contains(updated);
     }
 
@@ -120,7 +121,7 @@ class JdbcKeyRepositoryTest {
 
         UUID other = UUID.randomUUID();
         ManagedKey sameLabel = new ManagedKey(other, ACCOUNT, Instant.now(), "", KeyState.ENABLED, KeySpec.SYMMETRIC_DEFAULT,
-                KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM, stored.versions(), 0);
+                KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM, stored.versions(), "{}", 0);
         assertThatThrownBy(() -> repository.insert(sameLabel)).isInstanceOf(StoreException.class);
         assertThat(repository.find(other)).as("the transaction rolled back the key row").isEmpty();
     }
@@ -138,6 +139,7 @@ class JdbcKeyRepositoryTest {
     private static ManagedKey key(UUID id, String account) {
         Instant now = Instant.parse("2026-01-01T00:00:00Z");
         return new ManagedKey(id, account, now, "key " + id, KeyState.ENABLED, KeySpec.SYMMETRIC_DEFAULT,
-                KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM, List.of(new KeyVersion(1, "hsmkms/" + id + "/1", now)), 0);
+                KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM, List.of(new KeyVersion(1, "hsmkms/" + id + "/1", now)),
+                "{\"Statement\":[]}", 0);
     }
 }

@@ -12,6 +12,7 @@ import io.hsmkms.hsm.testing.SoftHsmToken;
 import io.hsmkms.proto.v1.KeyManagementServiceGrpc;
 import io.hsmkms.server.KmsServer;
 import io.hsmkms.server.ServerConfig;
+import io.hsmkms.server.auth.IdentityRegistry;
 import io.hsmkms.server.core.KeyNames;
 import io.hsmkms.server.store.JdbcKeyRepository;
 import java.io.IOException;
@@ -27,6 +28,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class KmsTestServer implements AutoCloseable {
     public static final String ACCOUNT = "111122223333";
+    /** The account's root principal: what tests that are not about access control act as. */
+    public static final String ROOT = "arn:hsmkms:iam::" + ACCOUNT + ":root";
     public static final String REGION = "test-1";
 
     private final SoftHsmToken token;
@@ -36,25 +39,43 @@ public final class KmsTestServer implements AutoCloseable {
     private final KmsServer server;
     private final ManagedChannel channel;
 
-    private KmsTestServer(SoftHsmToken token, Path dataDir) throws IOException {
+    private KmsTestServer(SoftHsmToken token, Path dataDir, KmsServer.Security security, NettyServerBuilder transport,
+                          NettyChannelBuilder client) throws IOException {
         this.token = token;
         this.dataDir = dataDir;
         this.hsm = new CountingHsm(SunPkcs11Hsm.open(token.config()));
         this.repository = JdbcKeyRepository.embedded(dataDir);
-        this.server = new KmsServer(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)),
-                hsm, repository, new KeyNames(REGION, ACCOUNT), ServerConfig.MAX_INBOUND_MESSAGE_BYTES,
-                Clock.systemUTC()).start();
-        this.channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+        this.server = new KmsServer(transport, hsm, repository, repository, new KeyNames(REGION), security,
+                ServerConfig.MAX_INBOUND_MESSAGE_BYTES, Clock.systemUTC()).start();
+        this.channel = client == null
+                ? NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build()
+                : client.build();
     }
 
+    /** A plaintext loopback server whose unauthenticated callers act as the account root (insecure dev mode). */
     public static KmsTestServer start(Path dataDir) {
+        return start(dataDir, new KmsServer.Security(IdentityRegistry.empty(), null, ROOT),
+                NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)), null);
+    }
+
+    /**
+     * A server with the given security on the given transport.
+     *
+     * @param client a channel builder for the default channel, or null for plaintext to the bound port
+     */
+    public static KmsTestServer start(Path dataDir, KmsServer.Security security, NettyServerBuilder transport,
+                                      NettyChannelBuilder client) {
         SoftHsmToken token = SoftHsmToken.create();
         try {
-            return new KmsTestServer(token, dataDir);
-        } catch (IOException e) {
+            return new KmsTestServer(token, dataDir, security, transport, client);
+        } catch (IOException | RuntimeException e) {
             token.close();
-            throw new UncheckedIOException(e);
+            throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
         }
+    }
+
+    public int port() {
+        return server.port();
     }
 
     public KeyManagementServiceGrpc.KeyManagementServiceBlockingStub kms() {

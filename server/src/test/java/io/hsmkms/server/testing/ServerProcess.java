@@ -31,14 +31,15 @@ public final class ServerProcess implements AutoCloseable {
     private ServerProcess(SoftHsmToken token, Path dataDir, Map<String, String> extraEnv) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         // The production logging configuration, not the tests' quiet one: the test reads the log.
-        ProcessBuilder builder = new ProcessBuilder(java, "-Dlogback.configurationFile=logback.xml",
+        ProcessBuilder builder = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED",
+                "-Dlogback.configurationFile=logback.xml",
                 "-cp", System.getProperty("java.class.path"), Main.class.getName()).redirectErrorStream(true);
         Map<String, String> env = builder.environment();
         env.putAll(token.settings());
         env.put("SOFTHSM2_CONF", token.conf().toString());
         env.put(ServerConfig.DATA_DIR, dataDir.toString());
         env.put(ServerConfig.PORT, "0");
-        env.put(ServerConfig.ACCOUNT_ID, KmsTestServer.ACCOUNT);
+        env.put(ServerConfig.INSECURE_DEV_PRINCIPAL, KmsTestServer.ROOT);
         env.put(ServerConfig.REGION, KmsTestServer.REGION);
         env.putAll(extraEnv);
         process = builder.start();

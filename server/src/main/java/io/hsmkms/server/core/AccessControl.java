@@ -1,0 +1,112 @@
+package io.hsmkms.server.core;
+
+import io.hsmkms.server.auth.IdentityRegistry;
+import io.hsmkms.server.policy.AccessRequest;
+import io.hsmkms.server.policy.ConditionContext;
+import io.hsmkms.server.policy.Decision;
+import io.hsmkms.server.store.GrantRepository;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Builds each request's condition keys and asks the {@link Authorizer}. Every handler calls it
+ * after loading the key and before checking state or calling the HSM, so a denied request never
+ * reaches the HSM. Denials say who was refused what, never why (no policy text).
+ */
+public final class AccessControl {
+    private final Authorizer authorizer;
+    private final IdentityRegistry identities;
+    private final KeyPolicies policies;
+    private final GrantRepository grants;
+    private final KeyNames names;
+    private final Clock clock;
+
+    public AccessControl(IdentityRegistry identities, KeyPolicies policies, GrantRepository grants, KeyNames names,
+                         Clock clock) {
+        this.authorizer = new Authorizer(identities);
+        this.identities = identities;
+        this.policies = policies;
+        this.grants = grants;
+        this.names = names;
+        this.clock = clock;
+    }
+
+    /** Refuses unless the caller may do {@code action} with {@code key}. */
+    public void requireKeyAction(Principal caller, String action, ManagedKey key, Map<String, String> encryptionContext,
+                                 Consumer<ConditionContext.Builder> extraKeys) {
+        ConditionContext.Builder context = base(caller);
+        keyFacts(context, key);
+        if (encryptionContext != null) {
+            encryptionContext.forEach((k, v) -> context.put("kms:EncryptionContext:" + k, v));
+            context.putAll("kms:EncryptionContextKeys", new ArrayList<>(encryptionContext.keySet()));
+        }
+        extraKeys.accept(context);
+        List<Grant> keyGrants = GrantOperation.forAction(action).isPresent() ? grants.forKey(key.id()) : List.of();
+        if (!authorizer.allowsKeyAction(caller, action, names.arn(key), policies.of(key), context.build(), keyGrants,
+                encryptionContext == null ? Map.of() : encryptionContext)) {
+            throw denied(caller, action);
+        }
+    }
+
+    /** Refuses unless the caller may do an account-level action (no key involved) in its account. */
+    public void requireAccountAction(Principal caller, String action, Consumer<ConditionContext.Builder> extraKeys) {
+        ConditionContext.Builder context = base(caller);
+        extraKeys.accept(context);
+        if (!authorizer.allowsAccountAction(caller, action, caller.accountId(), context.build())) {
+            throw denied(caller, action);
+        }
+    }
+
+    /**
+     * What to say when a named key does not exist: NotFound to callers who could describe keys of
+     * that account, AccessDenied to everyone else, so existence leaks to no one who may not know it.
+     */
+    public KmsException missingKey(Principal caller, KeyNames.KeyRef ref, String action) {
+        String arn = names.arn(ref.accountId(), ref.id());
+        boolean mayKnow = caller.accountId().equals(ref.accountId()) && (caller.isAccountRoot()
+                || identities.evaluate(caller, new AccessRequest(caller.arn(), "kms:DescribeKey", arn,
+                        base(caller).build())) == Decision.ALLOW);
+        return mayKnow ? new KmsException(ErrorReason.NOT_FOUND, "Key '" + arn + "' does not exist.") : denied(caller, action);
+    }
+
+    /** Whether the caller's identity policies (not the key policy) allow a request. */
+    boolean identityAllows(Principal caller, AccessRequest request) {
+        return identities.evaluate(caller, request) == Decision.ALLOW;
+    }
+
+    /** Condition keys that describe the caller and the moment. */
+    public ConditionContext.Builder base(Principal caller) {
+        Instant now = clock.instant();
+        ConditionContext.Builder context = ConditionContext.builder()
+                .put("aws:PrincipalArn", caller.arn())
+                .put("aws:PrincipalAccount", caller.accountId())
+                .put("kms:CallerAccount", caller.accountId())
+                .put("aws:CurrentTime", now.toString())
+                .put("aws:EpochTime", Long.toString(now.getEpochSecond()))
+                .put("aws:SourceIp", caller.sourceIp())
+                .put("kms:ViaService", caller.viaService())
+                .put("aws:MultiFactorAuthPresent", Boolean.toString(caller.mfa()));
+        if (caller.mfa() && caller.authTime() != null) {
+            long age = Math.max(0, Duration.between(caller.authTime(), now).toSeconds());
+            context.put("aws:MultiFactorAuthAge", Long.toString(age));
+        }
+        caller.tags().forEach((k, v) -> context.put("aws:PrincipalTag/" + k, v));
+        return context;
+    }
+
+    static void keyFacts(ConditionContext.Builder context, ManagedKey key) {
+        context.put("kms:KeyOrigin", key.origin().name())
+                .put("kms:KeySpec", key.spec().name())
+                .put("kms:KeyUsage", key.usage().name());
+    }
+
+    private static KmsException denied(Principal caller, String action) {
+        return new KmsException(ErrorReason.ACCESS_DENIED,
+                caller.arn() + " is not authorized to perform " + action + " on the requested resource.");
+    }
+}

@@ -1,0 +1,62 @@
+package io.hsmkms.server.core;
+
+import io.hsmkms.server.auth.IdentityRegistry;
+import io.hsmkms.server.policy.AccessRequest;
+import io.hsmkms.server.policy.ConditionContext;
+import io.hsmkms.server.policy.Decision;
+import io.hsmkms.server.policy.PolicyDocument;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Decides every request before it reaches the HSM, as AWS KMS does:
+ * <ol>
+ * <li>an explicit Deny in the key policy or in the caller's identity policies denies;</li>
+ * <li>the key policy allows the caller directly; or</li>
+ * <li>the key policy allows the caller's account root (delegation) and the caller's identity
+ *     policies allow; or</li>
+ * <li>a grant on the key allows the caller;</li>
+ * <li>otherwise: implicit deny.</li>
+ * </ol>
+ * Account-level actions (CreateKey, ListKeys, GenerateRandom) have no key policy: identity policies
+ * decide, and an account's root principal may do them in its own account.
+ */
+public final class Authorizer {
+    private final IdentityRegistry identities;
+
+    public Authorizer(IdentityRegistry identities) {
+        this.identities = identities;
+    }
+
+    public boolean allowsKeyAction(Principal caller, String action, String keyArn, PolicyDocument keyPolicy,
+                                   ConditionContext context, List<Grant> grants, Map<String, String> encryptionContext) {
+        AccessRequest request = new AccessRequest(caller.arn(), action, keyArn, context);
+        Decision byKeyPolicy = keyPolicy.evaluate(request);
+        if (byKeyPolicy == Decision.DENY) {
+            return false;
+        }
+        Decision byIdentity = caller.isAccountRoot() ? Decision.NONE : identities.evaluate(caller, request);
+        if (byIdentity == Decision.DENY) {
+            return false;
+        }
+        if (byKeyPolicy == Decision.ALLOW) {
+            return true;
+        }
+        if (byIdentity == Decision.ALLOW && keyPolicy.evaluate(request.as(caller.accountRootArn())) == Decision.ALLOW) {
+            return true;
+        }
+        return GrantOperation.forAction(action)
+                .map(op -> grants.stream().anyMatch(g -> g.allows(caller.arn(), op, encryptionContext)))
+                .orElse(false);
+    }
+
+    public boolean allowsAccountAction(Principal caller, String action, String accountId, ConditionContext context) {
+        if (!caller.accountId().equals(accountId)) {
+            return false;
+        }
+        if (caller.isAccountRoot()) {
+            return true;
+        }
+        return identities.evaluate(caller, new AccessRequest(caller.arn(), action, "*", context)) == Decision.ALLOW;
+    }
+}
