@@ -47,7 +47,8 @@ public final class AccessControl {
         }
         extraKeys.accept(context);
         List<Grant> keyGrants = GrantOperation.forAction(action).isPresent() ? grants.forKey(key.id()) : List.of();
-        if (!authorizer.allowsKeyAction(caller, action, names.arn(key), policies.of(key), context.build(), keyGrants,
+        if (!authorizer.allowsKeyAction(caller, action, key.accountId(), names.arn(key), policies.of(key), context.build(),
+                keyGrants,
                 encryptionContext == null ? Map.of() : encryptionContext)) {
             throw denied(caller, action);
         }

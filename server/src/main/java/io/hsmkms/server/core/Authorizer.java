@@ -15,6 +15,8 @@ import java.util.Map;
  * <li>the key policy allows the caller directly; or</li>
  * <li>the key policy allows the caller's account root (delegation) and the caller's identity
  *     policies allow; or</li>
+ * <li>for a caller from another account, the key policy must allow it (directly or through its
+ *     account root) <em>and</em> its own identity policies must allow too; or</li>
  * <li>a grant on the key allows the caller;</li>
  * <li>otherwise: implicit deny.</li>
  * </ol>
@@ -28,8 +30,9 @@ public final class Authorizer {
         this.identities = identities;
     }
 
-    public boolean allowsKeyAction(Principal caller, String action, String keyArn, PolicyDocument keyPolicy,
-                                   ConditionContext context, List<Grant> grants, Map<String, String> encryptionContext) {
+    public boolean allowsKeyAction(Principal caller, String action, String keyAccount, String keyArn,
+                                   PolicyDocument keyPolicy, ConditionContext context, List<Grant> grants,
+                                   Map<String, String> encryptionContext) {
         AccessRequest request = new AccessRequest(caller.arn(), action, keyArn, context);
         Decision byKeyPolicy = keyPolicy.evaluate(request);
         if (byKeyPolicy == Decision.DENY) {
@@ -39,10 +42,14 @@ public final class Authorizer {
         if (byIdentity == Decision.DENY) {
             return false;
         }
-        if (byKeyPolicy == Decision.ALLOW) {
-            return true;
-        }
-        if (byIdentity == Decision.ALLOW && keyPolicy.evaluate(request.as(caller.accountRootArn())) == Decision.ALLOW) {
+        boolean delegated = keyPolicy.evaluate(request.as(caller.accountRootArn())) == Decision.ALLOW;
+        boolean identityAllows = byIdentity == Decision.ALLOW;
+        if (!caller.accountId().equals(keyAccount)) {
+            // Across accounts both sides must agree: the key's owner and the caller's account.
+            if ((byKeyPolicy == Decision.ALLOW || delegated) && (caller.isAccountRoot() || identityAllows)) {
+                return true;
+            }
+        } else if (byKeyPolicy == Decision.ALLOW || (delegated && identityAllows)) {
             return true;
         }
         return GrantOperation.forAction(action)
