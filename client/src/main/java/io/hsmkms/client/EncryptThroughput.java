@@ -19,21 +19,29 @@ import java.util.concurrent.TimeUnit;
  * A rough closed-loop Encrypt throughput check against a running server: T client threads, each
  * with one call in flight, for a warm-up and then a measured period. Not a benchmark harness
  * (no baselines, one operation); it gives a first figure to compare later work against.
- * Usage: {@code EncryptThroughput host:port threads seconds payloadBytes}
+ * It connects over mutual TLS as the development "admin" (bin/serve's certificates), so the figure
+ * includes authentication and authorization.
+ * Usage: {@code EncryptThroughput PKI_DIR host:port threads seconds payloadBytes}
  */
 public final class EncryptThroughput {
     private EncryptThroughput() {}
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 4) {
-            System.err.println("usage: EncryptThroughput host:port threads seconds payloadBytes");
+        if (args.length != 5) {
+            System.err.println("usage: EncryptThroughput PKI_DIR host:port threads seconds payloadBytes");
             System.exit(2);
         }
-        String target = args[0];
-        int threads = Integer.parseInt(args[1]);
-        int seconds = Integer.parseInt(args[2]);
-        ByteString payload = ByteString.copyFrom(new byte[Integer.parseInt(args[3])]);
-        ManagedChannel channel = NettyChannelBuilder.forTarget(target).usePlaintext().build();
+        java.nio.file.Path pki = java.nio.file.Path.of(args[0]);
+        String target = args[1];
+        int threads = Integer.parseInt(args[2]);
+        int seconds = Integer.parseInt(args[3]);
+        ByteString payload = ByteString.copyFrom(new byte[Integer.parseInt(args[4])]);
+        ManagedChannel channel = NettyChannelBuilder.forTarget(target).overrideAuthority("localhost")
+                .sslContext(io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts.forClient()
+                        .trustManager(pki.resolve("ca.pem").toFile())
+                        .keyManager(pki.resolve("admin.pem").toFile(), pki.resolve("admin.key").toFile())
+                        .build())
+                .build();
         try {
             var kms = KeyManagementServiceGrpc.newBlockingStub(channel);
             String keyId = kms.createKey(CreateKeyRequest.newBuilder().setDescription("throughput").build())
