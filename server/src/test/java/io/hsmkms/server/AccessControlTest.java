@@ -1,6 +1,7 @@
 package io.hsmkms.server;
 
 import static io.hsmkms.server.testing.GrpcAssertions.assertFails;
+import static io.hsmkms.server.testing.Identities.identity;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
@@ -34,7 +35,6 @@ import io.hsmkms.proto.v1.RevokeGrantRequest;
 import io.hsmkms.server.auth.BearerTokens;
 import io.hsmkms.server.auth.IdentityRegistry;
 import io.hsmkms.server.policy.PolicyDocument;
-import io.hsmkms.server.policy.PolicyParser;
 import io.hsmkms.server.testing.KmsTestServer;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -340,11 +340,6 @@ class AccessControlTest {
                 .withDeadlineAfter(30, TimeUnit.SECONDS);
     }
 
-    private static IdentityRegistry.Identity identity(String arn, String... policies) {
-        List<PolicyDocument> documents = java.util.Arrays.stream(policies)
-                .map(p -> PolicyParser.parse(p, PolicyParser.Kind.IDENTITY_POLICY)).toList();
-        return new IdentityRegistry.Identity(arn, null, null, Map.of(), List.of(), null, documents);
-    }
 
     private static String allow(String principal, String actions) {
         return "{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"" + principal + "\"},\"Action\":" + actions

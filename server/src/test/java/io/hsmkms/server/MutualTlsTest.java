@@ -96,6 +96,15 @@ class MutualTlsTest {
     }
 
     @Test
+    void clientAddedLaterToTheSamePki_isTrusted() throws Exception {
+        DevCredentials.create(pki.dir(), List.of("latecomer"));
+
+        assertFails(Code.UNAUTHENTICATED, "UnauthenticatedException",
+                () -> stub(pki, "latecomer").listKeys(ListKeysRequest.getDefaultInstance()));
+        assertThat(pki.clientCertificate("app")).exists();
+    }
+
+    @Test
     void certificateFromAnotherCa_failsTheHandshake() throws Exception {
         StatusRuntimeException e = catchThrowableOfType(StatusRuntimeException.class,
                 () -> stub(otherPki, "admin", pki).listKeys(ListKeysRequest.getDefaultInstance()));

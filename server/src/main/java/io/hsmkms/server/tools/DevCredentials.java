@@ -43,6 +43,7 @@ public final class DevCredentials {
     public static final String TRUST_DOMAIN = "spiffe://hsmkms.local/";
     private static final Duration VALIDITY = Duration.ofDays(365);
     private static final SecureRandom RANDOM = new SecureRandom();
+    private static final java.util.regex.Pattern CLIENT_NAME = java.util.regex.Pattern.compile("[a-zA-Z0-9._-]{1,64}");
 
     private DevCredentials() {}
 
@@ -73,7 +74,11 @@ public final class DevCredentials {
         }
     }
 
-    /** Creates what is missing in {@code dir}; existing files are kept, so this is safe to run again. */
+    /**
+     * Creates what is missing in {@code dir}: the CA, server certificate and token key on first use,
+     * and a client certificate for every name that has none yet. Existing files are kept, so this
+     * is safe to run again, e.g. to add a client.
+     */
     public static Layout create(Path dir, List<String> clients) throws IOException, GeneralSecurityException {
         Files.createDirectories(dir);
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
@@ -83,17 +88,31 @@ public final class DevCredentials {
             RANDOM.nextBytes(key);
             writePrivate(files.tokenKey(), key);
         }
+        KeyPair ca;
+        X509Certificate caCert;
         if (Files.exists(files.caCertificate())) {
-            return files;
+            caCert = readCertificate(files.caCertificate());
+            ca = new KeyPair(caCert.getPublicKey(), readPrivateKey(dir.resolve("ca.key")));
+        } else {
+            ca = ecKeyPair();
+            caCert = certificate(new X500Name("CN=HSM-KMS development CA"), ca, null, ca, true, null, null);
+            KeyPair server = ecKeyPair();
+            X509Certificate serverCert = certificate(new X500Name("CN=localhost"), server, caCert, ca, false,
+                    new GeneralNames(new GeneralName[] {new GeneralName(GeneralName.dNSName, "localhost"),
+                            new GeneralName(GeneralName.iPAddress, "127.0.0.1"), new GeneralName(GeneralName.iPAddress, "::1")}),
+                    KeyPurposeId.id_kp_serverAuth);
+            Files.writeString(files.serverCertificate(), pem(serverCert));
+            writePrivate(files.serverKey(), pemKey(server).getBytes(StandardCharsets.US_ASCII));
+            writePrivate(dir.resolve("ca.key"), pemKey(ca).getBytes(StandardCharsets.US_ASCII));
+            Files.writeString(files.caCertificate(), pem(caCert));
         }
-        KeyPair ca = ecKeyPair();
-        X509Certificate caCert = certificate(new X500Name("CN=HSM-KMS development CA"), ca, null, ca, true, null, null);
-        KeyPair server = ecKeyPair();
-        X509Certificate serverCert = certificate(new X500Name("CN=localhost"), server, caCert, ca, false,
-                new GeneralNames(new GeneralName[] {new GeneralName(GeneralName.dNSName, "localhost"),
-                        new GeneralName(GeneralName.iPAddress, "127.0.0.1"), new GeneralName(GeneralName.iPAddress, "::1")}),
-                KeyPurposeId.id_kp_serverAuth);
         for (String client : clients) {
+            if (!CLIENT_NAME.matcher(client).matches()) {
+                throw new IllegalArgumentException("client names are 1..64 of [a-zA-Z0-9._-]");
+            }
+            if (Files.exists(files.clientCertificate(client))) {
+                continue;
+            }
             KeyPair pair = ecKeyPair();
             X509Certificate cert = certificate(new X500Name("CN=" + client), pair, caCert, ca, false,
                     new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, TRUST_DOMAIN + client)),
@@ -101,10 +120,6 @@ public final class DevCredentials {
             Files.writeString(files.clientCertificate(client), pem(cert));
             writePrivate(files.clientKey(client), pemKey(pair).getBytes(StandardCharsets.US_ASCII));
         }
-        Files.writeString(files.serverCertificate(), pem(serverCert));
-        writePrivate(files.serverKey(), pemKey(server).getBytes(StandardCharsets.US_ASCII));
-        writePrivate(dir.resolve("ca.key"), pemKey(ca).getBytes(StandardCharsets.US_ASCII));
-        Files.writeString(files.caCertificate(), pem(caCert));
         return files;
     }
 
@@ -166,6 +181,18 @@ public final class DevCredentials {
             writer.writeObject(new PemObject("PRIVATE KEY", pair.getPrivate().getEncoded()));
         }
         return out.toString();
+    }
+
+    private static X509Certificate readCertificate(Path file) throws IOException, GeneralSecurityException {
+        try (var in = Files.newInputStream(file)) {
+            return (X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in);
+        }
+    }
+
+    private static java.security.PrivateKey readPrivateKey(Path file) throws IOException, GeneralSecurityException {
+        String base64 = Files.readString(file).replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
+        return java.security.KeyFactory.getInstance("EC")
+                .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(java.util.Base64.getDecoder().decode(base64)));
     }
 
     private static void writePrivate(Path file, byte[] content) throws IOException {

@@ -1,5 +1,6 @@
 package io.hsmkms.server.core;
 
+import static io.hsmkms.server.testing.Identities.identity;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.hsmkms.server.auth.IdentityRegistry;
@@ -206,9 +207,4 @@ class SeedPoliciesTest {
                 PolicyParser.Kind.KEY_POLICY);
     }
 
-    private static IdentityRegistry.Identity identity(String arn, String... policies) {
-        List<PolicyDocument> documents = java.util.Arrays.stream(policies)
-                .map(p -> PolicyParser.parse(p, PolicyParser.Kind.IDENTITY_POLICY)).toList();
-        return new IdentityRegistry.Identity(arn, null, null, Map.of(), List.of(), null, documents);
-    }
 }
