@@ -12,14 +12,14 @@ import io.hsmkms.server.auth.Authenticator;
 import io.hsmkms.server.auth.BearerTokens;
 import io.hsmkms.server.auth.IdentityRegistry;
 import io.hsmkms.server.core.AccessControl;
+import io.hsmkms.server.core.Aliases;
 import io.hsmkms.server.core.CryptoOperations;
 import io.hsmkms.server.core.Grants;
 import io.hsmkms.server.core.KeyPolicies;
 import io.hsmkms.server.core.KeyNames;
 import io.hsmkms.server.core.KeyOperations;
 import io.hsmkms.server.grpc.KmsServices;
-import io.hsmkms.server.store.GrantRepository;
-import io.hsmkms.server.store.KeyRepository;
+import io.hsmkms.server.store.MetadataStore;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
@@ -55,18 +55,19 @@ public final class KmsServer implements AutoCloseable {
      */
     public record Security(IdentityRegistry identities, BearerTokens tokens, String insecureDevPrincipal) {}
 
-    public KmsServer(ServerBuilder<?> builder, Hsm hsm, KeyRepository keyStore, GrantRepository grantStore,
-                     KeyNames names, Security security, int maxInboundMessageBytes, Clock clock) {
+    public KmsServer(ServerBuilder<?> builder, Hsm hsm, MetadataStore store, KeyNames names, Security security,
+                     int maxInboundMessageBytes, Clock clock) {
         this.hsm = hsm;
-        AccessControl access = new AccessControl(security.identities(), new KeyPolicies(), grantStore, names, clock);
-        KeyOperations keys = new KeyOperations(hsm, keyStore, names, access, clock);
+        AccessControl access = new AccessControl(security.identities(), new KeyPolicies(), store, names, clock);
+        KeyOperations keys = new KeyOperations(hsm, store, store, names, access, clock);
         CryptoOperations crypto = new CryptoOperations(hsm, keys, names, access);
-        Grants grants = new Grants(grantStore, keys, names, access, clock);
+        Grants grants = new Grants(store, keys, names, access, clock);
+        Aliases aliases = new Aliases(store, keys, names, access, clock);
         Authenticator authenticator = new Authenticator(security.identities(), security.tokens(),
                 security.insecureDevPrincipal());
         this.server = builder
                 .maxInboundMessageSize(maxInboundMessageBytes)
-                .addService(KmsServices.keyManagement(keys, crypto, grants, names, authenticator))
+                .addService(KmsServices.keyManagement(keys, crypto, grants, aliases, names, authenticator))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .build();

@@ -53,7 +53,7 @@ public final class Main {
             System.exit(3);
             return;
         }
-        KmsServer server = new KmsServer(transport, hsm, repository, repository, new KeyNames(config.region()),
+        KmsServer server = new KmsServer(transport, hsm, repository, new KeyNames(config.region()),
                 security, config.maxInboundMessageBytes(), Clock.systemUTC());
         server.start();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -56,8 +56,8 @@ public final class CryptoOperations {
 
     public Opened decrypt(Principal caller, byte[] ciphertextBlob, Map<String, String> context, String keyId) {
         EncryptionContexts.validate(context);
-        UUID expected = keyId.isEmpty() ? null : names.resolve(keyId, caller.accountId()).id();
         CiphertextBlob blob = CiphertextCodec.decode(ciphertextBlob);
+        UUID expected = keyId.isEmpty() ? null : keys.target(caller, keyId, "kms:Decrypt").key().id();
         ManagedKey key = blobKey(caller, blob, expected, "kms:Decrypt", context);
         requireUsable(key);
         return open(key, blob, context);
@@ -68,12 +68,10 @@ public final class CryptoOperations {
                               String sourceKeyId, String destinationKeyId, Map<String, String> destinationContext) {
         EncryptionContexts.validate(sourceContext);
         EncryptionContexts.validate(destinationContext);
-        UUID expectedSource = sourceKeyId.isEmpty() ? null : names.resolve(sourceKeyId, caller.accountId()).id();
-        KeyNames.KeyRef destinationRef = names.resolve(destinationKeyId, caller.accountId());
         CiphertextBlob blob = CiphertextCodec.decode(ciphertextBlob);
+        UUID expectedSource = sourceKeyId.isEmpty() ? null : keys.target(caller, sourceKeyId, "kms:ReEncryptFrom").key().id();
         ManagedKey source = blobKey(caller, blob, expectedSource, "kms:ReEncryptFrom", sourceContext);
-        ManagedKey destination = keys.find(caller, destinationRef, "kms:ReEncryptTo");
-        authorize(caller, "kms:ReEncryptTo", destination, destinationContext);
+        ManagedKey destination = authorizedKey(caller, destinationKeyId, "kms:ReEncryptTo", destinationContext);
         requireUsable(source);
         requireUsable(destination);
         Opened opened = open(source, blob, sourceContext);
@@ -109,10 +107,12 @@ public final class CryptoOperations {
         return HsmCalls.call(() -> hsm.generateRandom(numberOfBytes));
     }
 
+    /** Resolves a key id, key ARN, alias name or alias ARN and authorizes the action on that key. */
     private ManagedKey authorizedKey(Principal caller, String keyId, String action, Map<String, String> context) {
-        ManagedKey key = keys.find(caller, names.resolve(keyId, caller.accountId()), action);
-        authorize(caller, action, key, context);
-        return key;
+        KeyOperations.Target target = keys.target(caller, keyId, action);
+        access.requireKeyAction(caller, action, target.key(), context,
+                KeyOperations.requestAlias(target).andThen(c -> c.put("kms:EncryptionAlgorithm", ALGORITHM)));
+        return target.key();
     }
 
     private void authorize(Principal caller, String action, ManagedKey key, Map<String, String> context) {

@@ -3,6 +3,7 @@ package io.hsmkms.server.core;
 /** Why a request failed, named like the AWS KMS exception a client would expect. */
 public enum ErrorReason {
     NOT_FOUND("NotFoundException"),
+    ALREADY_EXISTS("AlreadyExistsException"),
     DISABLED("DisabledException"),
     INVALID_STATE("KMSInvalidStateException"),
     INVALID_CIPHERTEXT("InvalidCiphertextException"),

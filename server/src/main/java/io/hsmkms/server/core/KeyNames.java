@@ -21,6 +21,12 @@ public final class KeyNames {
     /** A key named by a request: the account it belongs to and its id. */
     public record KeyRef(String accountId, UUID id) {}
 
+    /** An alias named by a request: its account and its full name ({@code alias/...}). */
+    public record AliasRef(String accountId, String name) {}
+
+    private static final Pattern ALIAS_NAME = Pattern.compile("alias/[a-zA-Z0-9/_-]{1,250}");
+    private static final Pattern ALIAS_ARN = Pattern.compile("arn:hsmkms:kms:([a-z0-9-]+):([0-9]{12}):(alias/.+)");
+
     private final String region;
 
     public KeyNames(String region) {
@@ -36,6 +42,41 @@ public final class KeyNames {
 
     public String arn(ManagedKey key) {
         return arn(key.accountId(), key.id());
+    }
+
+    public String aliasArn(String accountId, String aliasName) {
+        return "arn:hsmkms:kms:" + region + ":" + accountId + ":" + aliasName;
+    }
+
+    /** Whether the text names an alias (by name or ARN) rather than a key. */
+    public static boolean isAlias(String text) {
+        return text.startsWith("alias/") || ALIAS_ARN.matcher(text).matches();
+    }
+
+    /** Parses an alias name or alias ARN; malformed names are a ValidationException. */
+    public AliasRef resolveAlias(String aliasNameOrArn, String callerAccount) {
+        String account = callerAccount;
+        String name = aliasNameOrArn;
+        Matcher arn = ALIAS_ARN.matcher(aliasNameOrArn);
+        if (arn.matches()) {
+            if (!arn.group(1).equals(region)) {
+                throw new KmsException(ErrorReason.NOT_FOUND, "Alias '" + aliasNameOrArn + "' does not exist.");
+            }
+            account = arn.group(2);
+            name = arn.group(3);
+        }
+        requireAliasName(name);
+        return new AliasRef(account, name);
+    }
+
+    /** Alias names: {@code alias/} and 1..250 of [a-zA-Z0-9/_-]; {@code alias/aws/} is reserved. */
+    public static void requireAliasName(String name) {
+        if (name.length() > 256 || !ALIAS_NAME.matcher(name).matches()) {
+            throw new KmsException(ErrorReason.VALIDATION, "AliasName must be alias/ followed by 1..250 of [a-zA-Z0-9/_-].");
+        }
+        if (name.startsWith("alias/aws/")) {
+            throw new KmsException(ErrorReason.VALIDATION, "Alias names starting with alias/aws/ are reserved.");
+        }
     }
 
     /**

@@ -6,6 +6,7 @@ import io.hsmkms.hsm.HsmKeyRef;
 import io.hsmkms.server.policy.AccessRequest;
 import io.hsmkms.server.policy.Decision;
 import io.hsmkms.server.policy.PolicyDocument;
+import io.hsmkms.server.store.AliasRepository;
 import io.hsmkms.server.store.ConcurrentUpdateException;
 import io.hsmkms.server.store.KeyRepository;
 import java.time.Clock;
@@ -26,15 +27,21 @@ public final class KeyOperations {
     public static final int MAX_LIST_LIMIT = 1000;
     private static final int UPDATE_ATTEMPTS = 3;
 
+    /** A key a request named, and the alias it named it by (null when named by id or ARN). */
+    public record Target(ManagedKey key, String alias) {}
+
     private final Hsm hsm;
     private final KeyRepository repository;
+    private final AliasRepository aliases;
     private final KeyNames names;
     private final AccessControl access;
     private final Clock clock;
 
-    public KeyOperations(Hsm hsm, KeyRepository repository, KeyNames names, AccessControl access, Clock clock) {
+    public KeyOperations(Hsm hsm, KeyRepository repository, AliasRepository aliases, KeyNames names,
+                         AccessControl access, Clock clock) {
         this.hsm = hsm;
         this.repository = repository;
+        this.aliases = aliases;
         this.names = names;
         this.access = access;
         this.clock = clock;
@@ -75,8 +82,31 @@ public final class KeyOperations {
         }
     }
 
-    public ManagedKey describe(Principal caller, String keyIdOrArn) {
-        return authorized(caller, keyIdOrArn, "kms:DescribeKey");
+    /** DescribeKey accepts key ids, key ARNs, alias names and alias ARNs. */
+    public ManagedKey describe(Principal caller, String keyIdAliasOrArn) {
+        Target target = target(caller, keyIdAliasOrArn, "kms:DescribeKey");
+        access.requireKeyAction(caller, "kms:DescribeKey", target.key(), null, requestAlias(target));
+        return target.key();
+    }
+
+    /**
+     * Resolves a key id, key ARN, alias name or alias ARN to a key, for the operations that accept
+     * aliases (DescribeKey and the cryptographic ones), without authorizing.
+     */
+    public Target target(Principal caller, String keyIdAliasOrArn, String action) {
+        if (!KeyNames.isAlias(keyIdAliasOrArn)) {
+            return new Target(find(caller, names.resolve(keyIdAliasOrArn, caller.accountId()), action), null);
+        }
+        KeyNames.AliasRef ref = names.resolveAlias(keyIdAliasOrArn, caller.accountId());
+        Alias alias = aliases.findAlias(ref.accountId(), ref.name()).orElseThrow(() -> ref.accountId().equals(caller.accountId())
+                ? new KmsException(ErrorReason.NOT_FOUND, "Alias '" + ref.name() + "' does not exist.")
+                : access.missingKey(caller, new KeyNames.KeyRef(ref.accountId(), new UUID(0, 0)), action));
+        return new Target(find(caller, new KeyNames.KeyRef(ref.accountId(), alias.keyId()), action), ref.name());
+    }
+
+    /** Adds kms:RequestAlias when the request named the key by an alias. */
+    static java.util.function.Consumer<io.hsmkms.server.policy.ConditionContext.Builder> requestAlias(Target target) {
+        return c -> c.put("kms:RequestAlias", target.alias());
     }
 
     public KeyRepository.Page list(Principal caller, int limit, String marker) {

@@ -50,6 +50,17 @@ import io.hsmkms.proto.v1.RetireGrantRequest;
 import io.hsmkms.proto.v1.RetireGrantResponse;
 import io.hsmkms.proto.v1.RevokeGrantRequest;
 import io.hsmkms.proto.v1.RevokeGrantResponse;
+import io.hsmkms.proto.v1.AliasListEntry;
+import io.hsmkms.proto.v1.CreateAliasRequest;
+import io.hsmkms.proto.v1.CreateAliasResponse;
+import io.hsmkms.proto.v1.DeleteAliasRequest;
+import io.hsmkms.proto.v1.DeleteAliasResponse;
+import io.hsmkms.proto.v1.ListAliasesRequest;
+import io.hsmkms.proto.v1.ListAliasesResponse;
+import io.hsmkms.proto.v1.UpdateAliasRequest;
+import io.hsmkms.proto.v1.UpdateAliasResponse;
+import io.hsmkms.server.core.Alias;
+import io.hsmkms.server.core.Aliases;
 import io.hsmkms.server.core.CryptoOperations;
 import io.hsmkms.server.core.Grant;
 import io.hsmkms.server.core.GrantOperation;
@@ -79,12 +90,14 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
     private final KeyOperations keys;
     private final CryptoOperations crypto;
     private final Grants grants;
+    private final Aliases aliases;
     private final KeyNames names;
 
-    KeyManagementGrpcService(KeyOperations keys, CryptoOperations crypto, Grants grants, KeyNames names) {
+    KeyManagementGrpcService(KeyOperations keys, CryptoOperations crypto, Grants grants, Aliases aliases, KeyNames names) {
         this.keys = keys;
         this.crypto = crypto;
         this.grants = grants;
+        this.aliases = aliases;
         this.names = names;
     }
 
@@ -306,6 +319,50 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
         unary(response, () -> {
             grants.revoke(caller(), request.getKeyId(), request.getGrantId());
             return RevokeGrantResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void createAlias(CreateAliasRequest request, StreamObserver<CreateAliasResponse> response) {
+        unary(response, () -> {
+            aliases.create(caller(), request.getAliasName(), request.getTargetKeyId());
+            return CreateAliasResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void updateAlias(UpdateAliasRequest request, StreamObserver<UpdateAliasResponse> response) {
+        unary(response, () -> {
+            aliases.update(caller(), request.getAliasName(), request.getTargetKeyId());
+            return UpdateAliasResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void deleteAlias(DeleteAliasRequest request, StreamObserver<DeleteAliasResponse> response) {
+        unary(response, () -> {
+            aliases.delete(caller(), request.getAliasName());
+            return DeleteAliasResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void listAliases(ListAliasesRequest request, StreamObserver<ListAliasesResponse> response) {
+        unary(response, () -> {
+            Aliases.Page page = aliases.list(caller(), request.getKeyId(), request.getLimit(), request.getMarker());
+            ListAliasesResponse.Builder out = ListAliasesResponse.newBuilder().setTruncated(page.truncated());
+            for (Alias alias : page.aliases()) {
+                out.addAliases(AliasListEntry.newBuilder()
+                        .setAliasName(alias.name())
+                        .setAliasArn(names.aliasArn(alias.accountId(), alias.name()))
+                        .setTargetKeyId(alias.keyId().toString())
+                        .setCreationDate(timestamp(alias.createdAt()))
+                        .setLastUpdatedDate(timestamp(alias.updatedAt())));
+            }
+            if (page.truncated()) {
+                out.setNextMarker(page.aliases().getLast().name());
+            }
+            return out.build();
         });
     }
 

@@ -4,6 +4,7 @@ import io.grpc.BindableService;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.hsmkms.server.auth.Authenticator;
+import io.hsmkms.server.core.Aliases;
 import io.hsmkms.server.core.CryptoOperations;
 import io.hsmkms.server.core.Grants;
 import io.hsmkms.server.core.KeyNames;
@@ -15,8 +16,8 @@ public final class KmsServices {
 
     /** The KMS service behind authentication: the request interceptor runs first, then authentication. */
     public static ServerServiceDefinition keyManagement(KeyOperations keys, CryptoOperations crypto, Grants grants,
-                                                        KeyNames names, Authenticator authenticator) {
-        BindableService service = new KeyManagementGrpcService(keys, crypto, grants, names);
+                                                        Aliases aliases, KeyNames names, Authenticator authenticator) {
+        BindableService service = new KeyManagementGrpcService(keys, crypto, grants, aliases, names);
         return ServerInterceptors.intercept(service, new AuthInterceptor(authenticator), new RequestInterceptor());
     }
 }

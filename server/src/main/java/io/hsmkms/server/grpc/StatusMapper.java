@@ -47,6 +47,7 @@ final class StatusMapper {
     static Status.Code codeFor(ErrorReason reason) {
         return switch (reason) {
             case NOT_FOUND -> Status.Code.NOT_FOUND;
+            case ALREADY_EXISTS -> Status.Code.ALREADY_EXISTS;
             case DISABLED, INVALID_STATE -> Status.Code.FAILED_PRECONDITION;
             case INVALID_CIPHERTEXT, INCORRECT_KEY, INVALID_KEY_USAGE, VALIDATION -> Status.Code.INVALID_ARGUMENT;
             case UNAUTHENTICATED -> Status.Code.UNAUTHENTICATED;

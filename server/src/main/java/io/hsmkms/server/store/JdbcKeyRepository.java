@@ -1,5 +1,6 @@
 package io.hsmkms.server.store;
 
+import io.hsmkms.server.core.Alias;
 import io.hsmkms.server.core.Grant;
 import io.hsmkms.server.core.GrantOperation;
 import io.hsmkms.server.core.KeyOrigin;
@@ -28,10 +29,10 @@ import org.flywaydb.core.Flyway;
 import org.h2.jdbcx.JdbcConnectionPool;
 
 /**
- * Key metadata and grants in a relational database through plain JDBC. Schema changes are Flyway migrations
+ * Key metadata, grants and aliases in a relational database through plain JDBC. Schema changes are Flyway migrations
  * ({@code db/migration}), applied on open. The embedded default is an H2 file database.
  */
-public final class JdbcKeyRepository implements KeyRepository, GrantRepository {
+public final class JdbcKeyRepository implements MetadataStore {
     private static final String KEY_COLUMNS =
             "id, account_id, created_at, description, state, key_spec, key_usage, origin, policy, revision";
 
@@ -229,6 +230,96 @@ public final class JdbcKeyRepository implements KeyRepository, GrantRepository {
                                 GrantCodec.fromJson(rs.getString("context_equals")),
                                 GrantCodec.fromJson(rs.getString("context_subset")), rs.getString("issuing_account"),
                                 rs.getObject("created_at", OffsetDateTime.class).toInstant()));
+                    }
+                }
+                return out;
+            }
+        });
+    }
+
+    @Override
+    public boolean insertAlias(Alias alias) {
+        return inTransaction("insert alias", connection -> {
+            try (PreparedStatement exists = connection.prepareStatement(
+                    "SELECT 1 FROM cmk_alias WHERE account_id = ? AND name = ? FOR UPDATE")) {
+                exists.setString(1, alias.accountId());
+                exists.setString(2, alias.name());
+                try (ResultSet rows = exists.executeQuery()) {
+                    if (rows.next()) {
+                        return false;
+                    }
+                }
+            }
+            try (PreparedStatement insert = connection.prepareStatement(
+                    "INSERT INTO cmk_alias (account_id, name, cmk_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)")) {
+                insert.setString(1, alias.accountId());
+                insert.setString(2, alias.name());
+                insert.setString(3, alias.keyId().toString());
+                insert.setObject(4, utc(micros(alias.createdAt())));
+                insert.setObject(5, utc(micros(alias.updatedAt())));
+                insert.executeUpdate();
+            }
+            return true;
+        });
+    }
+
+    @Override
+    public Optional<Alias> findAlias(String accountId, String name) {
+        return queryAliases("find alias", "account_id = ? AND name = ?", List.of(accountId, name), 1).stream().findFirst();
+    }
+
+    @Override
+    public boolean retargetAlias(String accountId, String name, UUID keyId, java.time.Instant now) {
+        return inTransaction("update alias", connection -> {
+            try (PreparedStatement update = connection.prepareStatement(
+                    "UPDATE cmk_alias SET cmk_id = ?, updated_at = ? WHERE account_id = ? AND name = ?")) {
+                update.setString(1, keyId.toString());
+                update.setObject(2, utc(micros(now)));
+                update.setString(3, accountId);
+                update.setString(4, name);
+                return update.executeUpdate() == 1;
+            }
+        });
+    }
+
+    @Override
+    public boolean deleteAlias(String accountId, String name) {
+        return inTransaction("delete alias", connection -> {
+            try (PreparedStatement delete = connection.prepareStatement(
+                    "DELETE FROM cmk_alias WHERE account_id = ? AND name = ?")) {
+                delete.setString(1, accountId);
+                delete.setString(2, name);
+                return delete.executeUpdate() == 1;
+            }
+        });
+    }
+
+    @Override
+    public List<Alias> listAliases(String accountId, UUID keyId, String afterName, int limit) {
+        List<String> values = new ArrayList<>(List.of(accountId, afterName == null ? "" : afterName));
+        String where = "account_id = ? AND name > ?";
+        if (keyId != null) {
+            where += " AND cmk_id = ?";
+            values.add(keyId.toString());
+        }
+        return queryAliases("list aliases", where, values, limit);
+    }
+
+    private List<Alias> queryAliases(String operation, String where, List<String> values, int limit) {
+        return inTransaction(operation, connection -> {
+            try (PreparedStatement query = connection.prepareStatement("SELECT account_id, name, cmk_id, created_at, "
+                    + "updated_at FROM cmk_alias WHERE " + where + " ORDER BY name LIMIT ?")) {
+                for (int i = 0; i < values.size(); i++) {
+                    query.setString(i + 1, values.get(i));
+                }
+                query.setInt(values.size() + 1, limit);
+                List<Alias> out = new ArrayList<>();
+                try (ResultSet rs = query.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new Alias(rs.getString("account_id"), rs.getString("name"),
+                                UUID.fromString(rs.getString("cmk_id")),
+                                rs.getObject("created_at", OffsetDateTime.class).toInstant(),
+                                rs.getObject("updated_at", OffsetDateTime.class).toInstant()));
                     }
                 }
                 return out;

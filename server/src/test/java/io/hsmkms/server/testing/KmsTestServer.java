@@ -45,7 +45,7 @@ public final class KmsTestServer implements AutoCloseable {
         this.dataDir = dataDir;
         this.hsm = new CountingHsm(SunPkcs11Hsm.open(token.config()));
         this.repository = JdbcKeyRepository.embedded(dataDir);
-        this.server = new KmsServer(transport, hsm, repository, repository, new KeyNames(REGION), security,
+        this.server = new KmsServer(transport, hsm, repository, new KeyNames(REGION), security,
                 ServerConfig.MAX_INBOUND_MESSAGE_BYTES, Clock.systemUTC()).start();
         this.channel = client == null
                 ? NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build()
