@@ -5,10 +5,8 @@ import static io.hsmkms.server.testing.Identities.identity;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
-import io.grpc.Metadata;
 import io.grpc.Status.Code;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.grpc.stub.MetadataUtils;
 import io.hsmkms.proto.v1.AliasListEntry;
 import io.hsmkms.proto.v1.CreateAliasRequest;
 import io.hsmkms.proto.v1.CreateKeyRequest;
@@ -18,24 +16,19 @@ import io.hsmkms.proto.v1.DescribeKeyRequest;
 import io.hsmkms.proto.v1.EnableKeyRequest;
 import io.hsmkms.proto.v1.EncryptRequest;
 import io.hsmkms.proto.v1.EncryptResponse;
-import io.hsmkms.proto.v1.KeyManagementServiceGrpc;
 import io.hsmkms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
 import io.hsmkms.proto.v1.KeyMetadata;
 import io.hsmkms.proto.v1.ListAliasesRequest;
 import io.hsmkms.proto.v1.ListAliasesResponse;
 import io.hsmkms.proto.v1.UpdateAliasRequest;
-import io.hsmkms.server.auth.BearerTokens;
 import io.hsmkms.server.auth.IdentityRegistry;
 import io.hsmkms.server.testing.KmsTestServer;
+import io.hsmkms.server.testing.TokenClients;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.security.SecureRandom;
-import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -50,16 +43,15 @@ class AliasApiTest {
     @TempDir
     static Path dataDir;
     private static KmsTestServer server;
-    private static BearerTokens tokens;
+    private static final TokenClients clients = new TokenClients();
 
     @BeforeAll
     static void start() {
-        byte[] key = new byte[32];
-        new SecureRandom().nextBytes(key);
-        tokens = new BearerTokens(key, Clock.systemUTC());
         server = KmsTestServer.start(dataDir, new KmsServer.Security(
-                        new IdentityRegistry(List.of(identity(ROOT), identity(APP), identity(PARTNER)), Map.of()), tokens, null),
+                        new IdentityRegistry(List.of(identity(ROOT), identity(APP), identity(PARTNER)), Map.of()),
+                        clients.tokens(), null),
                 NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)), null);
+        clients.connect(server);
     }
 
     @AfterAll
@@ -186,11 +178,6 @@ class AliasApiTest {
     }
 
     private static KeyManagementServiceBlockingStub as(String principal) {
-        Metadata headers = new Metadata();
-        headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER),
-                "Bearer " + tokens.issue(principal, Duration.ofHours(1), false));
-        return KeyManagementServiceGrpc.newBlockingStub(server.channel())
-                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
-                .withDeadlineAfter(30, TimeUnit.SECONDS);
+        return clients.as(principal);
     }
 }

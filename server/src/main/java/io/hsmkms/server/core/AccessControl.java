@@ -104,6 +104,7 @@ public final class AccessControl {
         context.put("kms:KeyOrigin", key.origin().name())
                 .put("kms:KeySpec", key.spec().name())
                 .put("kms:KeyUsage", key.usage().name());
+        key.tags().forEach((k, v) -> context.put("aws:ResourceTag/" + k, v));
     }
 
     private static KmsException denied(Principal caller, String action) {

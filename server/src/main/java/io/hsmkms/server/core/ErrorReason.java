@@ -11,6 +11,7 @@ public enum ErrorReason {
     INVALID_KEY_USAGE("InvalidKeyUsageException"),
     VALIDATION("ValidationException"),
     MALFORMED_POLICY("MalformedPolicyDocumentException"),
+    TAG("TagException"),
     UNAUTHENTICATED("UnauthenticatedException"),
     ACCESS_DENIED("AccessDeniedException"),
     LIMIT_EXCEEDED("LimitExceededException"),

@@ -13,6 +13,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
+import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.UUID;
 import java.util.function.UnaryOperator;
@@ -52,19 +53,25 @@ public final class KeyOperations {
         return "hsmkms/" + keyId + "/" + version;
     }
 
-    /** @param policy the key policy JSON, or empty for the account's default policy */
+    /**
+     * @param policy the key policy JSON, or empty for the account's default policy
+     * @param tags   tags for the new key; setting them also needs kms:TagResource (identity policy)
+     */
     public ManagedKey create(Principal caller, String description, KeySpec spec, KeyUsage usage, String policy,
-                             boolean bypassLockoutCheck) {
-        if (description.length() > MAX_DESCRIPTION_LENGTH) {
-            throw new KmsException(ErrorReason.VALIDATION,
-                    "Description is longer than " + MAX_DESCRIPTION_LENGTH + " characters.");
-        }
+                             boolean bypassLockoutCheck, Map<String, String> tags) {
+        requireDescription(description);
+        Tags.validate(tags);
+        Tags.requireWithinLimit(tags);
         String policyText = policy.isEmpty() ? KeyPolicies.defaultPolicy(caller.accountId()) : policy;
         PolicyDocument document = KeyPolicies.parse(policyText);
         access.requireAccountAction(caller, "kms:CreateKey", c -> c.put("kms:KeyOrigin", KeyOrigin.HSM.name())
                 .put("kms:KeySpec", spec.name()).put("kms:KeyUsage", usage.name()));
+        if (!tags.isEmpty()) {
+            access.requireAccountAction(caller, "kms:TagResource", Tags.requestTags(tags));
+        }
         UUID id = UUID.randomUUID();
-        if (!bypassLockoutCheck) {
+        // As in AWS KMS the check guards a policy the caller wrote; the default policy is the account's.
+        if (!bypassLockoutCheck && !policy.isEmpty()) {
             requireCallerKeepsControl(caller, document, names.arn(caller.accountId(), id));
         }
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
@@ -73,7 +80,7 @@ public final class KeyOperations {
         // metadata that points at missing material.
         HsmKeyRef ref = HsmCalls.call(() -> hsm.generateAesKey(label));
         ManagedKey key = new ManagedKey(id, caller.accountId(), now, description, KeyState.ENABLED, spec, usage,
-                KeyOrigin.HSM, List.of(new KeyVersion(1, ref.label(), now)), policyText, 0);
+                KeyOrigin.HSM, List.of(new KeyVersion(1, ref.label(), now)), policyText, tags, 0);
         try {
             return repository.insert(key);
         } catch (RuntimeException e) {
@@ -146,6 +153,46 @@ public final class KeyOperations {
             requireCallerKeepsControl(caller, document, names.arn(key));
         }
         return change(key, k -> k.withPolicy(policy));
+    }
+
+    public ManagedKey updateDescription(Principal caller, String keyIdOrArn, String description) {
+        requireDescription(description);
+        ManagedKey key = authorized(caller, keyIdOrArn, "kms:UpdateKeyDescription");
+        return change(key, k -> k.withDescription(description));
+    }
+
+    /** Adds or overwrites tags. */
+    public ManagedKey tag(Principal caller, String keyIdOrArn, Map<String, String> tags) {
+        if (tags.isEmpty()) {
+            throw new KmsException(ErrorReason.VALIDATION, "Tags must hold at least one tag.");
+        }
+        Tags.validate(tags);
+        ManagedKey key = find(caller, names.resolve(keyIdOrArn, caller.accountId()), "kms:TagResource");
+        access.requireKeyAction(caller, "kms:TagResource", key, null, Tags.requestTags(tags));
+        return change(key, k -> {
+            Map<String, String> merged = new java.util.HashMap<>(k.tags());
+            merged.putAll(tags);
+            Tags.requireWithinLimit(merged);
+            return k.withTags(merged);
+        });
+    }
+
+    /** Removes tags by key; keys that are not there are ignored, as in AWS KMS. */
+    public ManagedKey untag(Principal caller, String keyIdOrArn, List<String> tagKeys) {
+        if (tagKeys.isEmpty()) {
+            throw new KmsException(ErrorReason.VALIDATION, "TagKeys must name at least one tag key.");
+        }
+        ManagedKey key = find(caller, names.resolve(keyIdOrArn, caller.accountId()), "kms:UntagResource");
+        access.requireKeyAction(caller, "kms:UntagResource", key, null, c -> c.putAll("aws:TagKeys", tagKeys));
+        return change(key, k -> {
+            Map<String, String> remaining = new java.util.HashMap<>(k.tags());
+            tagKeys.forEach(remaining::remove);
+            return remaining.equals(k.tags()) ? null : k.withTags(remaining);
+        });
+    }
+
+    public Map<String, String> tags(Principal caller, String keyIdOrArn) {
+        return authorized(caller, keyIdOrArn, "kms:ListResourceTags").tags();
     }
 
     public String getPolicy(Principal caller, String keyIdOrArn, String policyName) {
@@ -221,6 +268,13 @@ public final class KeyOperations {
             throw new KmsException(ErrorReason.VALIDATION, "Limit must be between 1 and " + MAX_LIST_LIMIT + ".");
         }
         return effective;
+    }
+
+    private static void requireDescription(String description) {
+        if (description.length() > MAX_DESCRIPTION_LENGTH) {
+            throw new KmsException(ErrorReason.VALIDATION,
+                    "Description is longer than " + MAX_DESCRIPTION_LENGTH + " characters.");
+        }
     }
 
     private static void requireDefaultPolicyName(String policyName) {

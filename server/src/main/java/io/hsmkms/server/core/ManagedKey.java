@@ -3,13 +3,14 @@ package io.hsmkms.server.core;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
 
 /**
  * A customer master key's metadata. The key material lives only in the HSM, one object per
  * {@link KeyVersion}. {@code policy} is the key policy JSON exactly as it was put. {@code revision} is
- * the optimistic-concurrency counter of the stored row.
+ * the optimistic-concurrency counter of the stored row; it covers the tags too.
  */
 public record ManagedKey(
         UUID id,
@@ -22,6 +23,7 @@ public record ManagedKey(
         KeyOrigin origin,
         List<KeyVersion> versions,
         String policy,
+        Map<String, String> tags,
         long revision) {
 
     public ManagedKey {
@@ -34,6 +36,7 @@ public record ManagedKey(
         Objects.requireNonNull(usage, "usage");
         Objects.requireNonNull(origin, "origin");
         Objects.requireNonNull(policy, "policy");
+        tags = Map.copyOf(tags);
         versions = versions.stream().sorted(Comparator.comparingInt(KeyVersion::number)).toList();
         if (versions.isEmpty()) {
             throw new IllegalArgumentException("a key has at least one backing version");
@@ -50,10 +53,22 @@ public record ManagedKey(
     }
 
     public ManagedKey withState(KeyState newState) {
-        return new ManagedKey(id, accountId, createdAt, description, newState, spec, usage, origin, versions, policy, revision);
+        return new ManagedKey(id, accountId, createdAt, description, newState, spec, usage, origin, versions, policy, tags,
+                revision);
     }
 
     public ManagedKey withPolicy(String newPolicy) {
-        return new ManagedKey(id, accountId, createdAt, description, state, spec, usage, origin, versions, newPolicy, revision);
+        return new ManagedKey(id, accountId, createdAt, description, state, spec, usage, origin, versions, newPolicy, tags,
+                revision);
+    }
+
+    public ManagedKey withDescription(String newDescription) {
+        return new ManagedKey(id, accountId, createdAt, newDescription, state, spec, usage, origin, versions, policy, tags,
+                revision);
+    }
+
+    public ManagedKey withTags(Map<String, String> newTags) {
+        return new ManagedKey(id, accountId, createdAt, description, state, spec, usage, origin, versions, policy, newTags,
+                revision);
     }
 }

@@ -59,7 +59,17 @@ import io.hsmkms.proto.v1.ListAliasesRequest;
 import io.hsmkms.proto.v1.ListAliasesResponse;
 import io.hsmkms.proto.v1.UpdateAliasRequest;
 import io.hsmkms.proto.v1.UpdateAliasResponse;
+import io.hsmkms.proto.v1.ListResourceTagsRequest;
+import io.hsmkms.proto.v1.ListResourceTagsResponse;
+import io.hsmkms.proto.v1.Tag;
+import io.hsmkms.proto.v1.TagResourceRequest;
+import io.hsmkms.proto.v1.TagResourceResponse;
+import io.hsmkms.proto.v1.UntagResourceRequest;
+import io.hsmkms.proto.v1.UntagResourceResponse;
+import io.hsmkms.proto.v1.UpdateKeyDescriptionRequest;
+import io.hsmkms.proto.v1.UpdateKeyDescriptionResponse;
 import io.hsmkms.server.core.Alias;
+import io.hsmkms.server.core.Tags;
 import io.hsmkms.server.core.Aliases;
 import io.hsmkms.server.core.CryptoOperations;
 import io.hsmkms.server.core.Grant;
@@ -76,7 +86,11 @@ import io.hsmkms.server.core.ManagedKey;
 import io.hsmkms.server.store.KeyRepository;
 import java.util.Arrays;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.function.Supplier;
 
 /**
@@ -113,7 +127,7 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
                 default -> throw validation("KeyUsage is not supported.");
             };
             ManagedKey key = keys.create(caller(), request.getDescription(), spec, usage, request.getPolicy(),
-                    request.getBypassPolicyLockoutSafetyCheck());
+                    request.getBypassPolicyLockoutSafetyCheck(), tagMap(request.getTagsList()));
             return CreateKeyResponse.newBuilder().setKeyMetadata(metadata(key)).build();
         });
     }
@@ -320,6 +334,63 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
             grants.revoke(caller(), request.getKeyId(), request.getGrantId());
             return RevokeGrantResponse.getDefaultInstance();
         });
+    }
+
+    @Override
+    public void updateKeyDescription(UpdateKeyDescriptionRequest request,
+                                     StreamObserver<UpdateKeyDescriptionResponse> response) {
+        unary(response, () -> {
+            keys.updateDescription(caller(), request.getKeyId(), request.getDescription());
+            return UpdateKeyDescriptionResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void tagResource(TagResourceRequest request, StreamObserver<TagResourceResponse> response) {
+        unary(response, () -> {
+            keys.tag(caller(), request.getKeyId(), tagMap(request.getTagsList()));
+            return TagResourceResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void untagResource(UntagResourceRequest request, StreamObserver<UntagResourceResponse> response) {
+        unary(response, () -> {
+            keys.untag(caller(), request.getKeyId(), request.getTagKeysList());
+            return UntagResourceResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void listResourceTags(ListResourceTagsRequest request, StreamObserver<ListResourceTagsResponse> response) {
+        unary(response, () -> {
+            int limit = request.getLimit() == 0 ? Tags.MAX_TAGS : request.getLimit();
+            if (limit < 1 || limit > Tags.MAX_TAGS) {
+                throw validation("Limit must be between 1 and " + Tags.MAX_TAGS + ".");
+            }
+            List<Map.Entry<String, String>> tags = new TreeMap<>(keys.tags(caller(), request.getKeyId())).entrySet().stream()
+                    .filter(t -> request.getMarker().isEmpty() || t.getKey().compareTo(request.getMarker()) > 0)
+                    .toList();
+            boolean truncated = tags.size() > limit;
+            List<Map.Entry<String, String>> page = truncated ? tags.subList(0, limit) : tags;
+            ListResourceTagsResponse.Builder out = ListResourceTagsResponse.newBuilder().setTruncated(truncated);
+            page.forEach(t -> out.addTags(Tag.newBuilder().setTagKey(t.getKey()).setTagValue(t.getValue())));
+            if (truncated) {
+                out.setNextMarker(page.getLast().getKey());
+            }
+            return out.build();
+        });
+    }
+
+    /** Tags as a map; the same key twice in one request is an error, as in AWS KMS. */
+    private static Map<String, String> tagMap(List<Tag> tags) {
+        Map<String, String> map = new LinkedHashMap<>();
+        for (Tag tag : tags) {
+            if (map.put(tag.getTagKey(), tag.getTagValue()) != null) {
+                throw new KmsException(ErrorReason.TAG, "A tag key appears twice in the request.");
+            }
+        }
+        return map;
     }
 
     @Override

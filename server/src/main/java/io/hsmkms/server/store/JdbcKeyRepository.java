@@ -59,7 +59,7 @@ public final class JdbcKeyRepository implements MetadataStore {
         ManagedKey stored = new ManagedKey(key.id(), key.accountId(), micros(key.createdAt()), key.description(),
                 key.state(), key.spec(), key.usage(), key.origin(),
                 key.versions().stream().map(v -> new KeyVersion(v.number(), v.hsmLabel(), micros(v.createdAt()))).toList(),
-                key.policy(), 0);
+                key.policy(), key.tags(), 0);
         inTransaction("insert key", connection -> {
             try (PreparedStatement insertKey = connection.prepareStatement(
                     "INSERT INTO cmk (" + KEY_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)");
@@ -84,6 +84,7 @@ public final class JdbcKeyRepository implements MetadataStore {
                 }
                 insertVersion.executeBatch();
             }
+            writeTags(connection, stored.id(), stored.tags());
             return null;
         });
         return stored;
@@ -130,6 +131,11 @@ public final class JdbcKeyRepository implements MetadataStore {
                 update.setString(4, changed.id().toString());
                 update.setLong(5, changed.revision());
                 if (update.executeUpdate() == 1) {
+                    try (PreparedStatement clear = connection.prepareStatement("DELETE FROM cmk_tag WHERE cmk_id = ?")) {
+                        clear.setString(1, changed.id().toString());
+                        clear.executeUpdate();
+                    }
+                    writeTags(connection, changed.id(), changed.tags());
                     return null;
                 }
             }
@@ -336,7 +342,23 @@ public final class JdbcKeyRepository implements MetadataStore {
         }
     }
 
-    /** Reads key rows from the query plus all their versions in one more query. */
+    private static void writeTags(Connection connection, UUID keyId, Map<String, String> tags) throws SQLException {
+        if (tags.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement insert = connection.prepareStatement(
+                "INSERT INTO cmk_tag (cmk_id, tag_key, tag_value) VALUES (?, ?, ?)")) {
+            for (Map.Entry<String, String> tag : tags.entrySet()) {
+                insert.setString(1, keyId.toString());
+                insert.setString(2, tag.getKey());
+                insert.setString(3, tag.getValue());
+                insert.addBatch();
+            }
+            insert.executeBatch();
+        }
+    }
+
+    /** Reads key rows from the query plus all their versions and tags in two more queries. */
     private static List<ManagedKey> readKeys(Connection connection, PreparedStatement query) throws SQLException {
         Map<String, KeyRow> rows = new LinkedHashMap<>();
         try (ResultSet rs = query.executeQuery()) {
@@ -352,7 +374,8 @@ public final class JdbcKeyRepository implements MetadataStore {
                         KeyOrigin.valueOf(rs.getString("origin")),
                         rs.getString("policy"),
                         rs.getLong("revision"),
-                        new ArrayList<>()));
+                        new ArrayList<>(),
+                        new java.util.HashMap<>()));
             }
         }
         if (rows.isEmpty()) {
@@ -369,6 +392,18 @@ public final class JdbcKeyRepository implements MetadataStore {
                 while (rs.next()) {
                     rows.get(rs.getString("cmk_id")).versions().add(new KeyVersion(rs.getInt("version"),
                             rs.getString("hsm_label"), rs.getObject("created_at", OffsetDateTime.class).toInstant()));
+                }
+            }
+        }
+        try (PreparedStatement tags = connection.prepareStatement(
+                "SELECT cmk_id, tag_key, tag_value FROM cmk_tag WHERE cmk_id IN (" + placeholders + ")")) {
+            int i = 1;
+            for (String id : rows.keySet()) {
+                tags.setString(i++, id);
+            }
+            try (ResultSet rs = tags.executeQuery()) {
+                while (rs.next()) {
+                    rows.get(rs.getString("cmk_id")).tags().put(rs.getString("tag_key"), rs.getString("tag_value"));
                 }
             }
         }
@@ -406,9 +441,10 @@ public final class JdbcKeyRepository implements MetadataStore {
 
     private record KeyRow(UUID id, String accountId, java.time.Instant createdAt, String description, KeyState state,
                           KeySpec spec, KeyUsage usage, KeyOrigin origin, String policy, long revision,
-                          List<KeyVersion> versions) {
+                          List<KeyVersion> versions, Map<String, String> tags) {
         ManagedKey toKey() {
-            return new ManagedKey(id, accountId, createdAt, description, state, spec, usage, origin, versions, policy, revision);
+            return new ManagedKey(id, accountId, createdAt, description, state, spec, usage, origin, versions, policy, tags,
+                    revision);
         }
     }
 }

@@ -20,7 +20,7 @@ public interface KeyRepository extends AutoCloseable {
     Page list(String accountId, int limit, UUID after);
 
     /**
-     * Writes the mutable fields (description, state, policy) of {@code changed} if the stored revision still
+     * Writes the mutable fields (description, state, policy, tags) of {@code changed} if the stored revision still
      * equals {@code changed.revision()}; returns the stored key with revision + 1.
      *
      * @throws ConcurrentUpdateException when another writer got there first

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
@@ -45,11 +46,12 @@ class JdbcKeyRepositoryTest {
         ManagedKey key = new ManagedKey(id, ACCOUNT, created, "two versions", KeyState.ENABLED, KeySpec.SYMMETRIC_DEFAULT,
                 KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM,
                 List.of(new KeyVersion(2, "hsmkms/" + id + "/2", created.plusSeconds(5)),
-                        new KeyVersion(1, "hsmkms/" + id + "/1", created)), "{\"policy\":1}", 17);
+                        new KeyVersion(1, "hsmkms/" + id + "/1", created)), "{\"policy\":1}", Map.of("team", "payments", "env", "prod"), 17);
 
         ManagedKey stored = repository.insert(key);
 
         assertThat(stored.revision()).isZero();
+        assertThat(stored.tags()).isEqualTo(Map.of("team", "payments", "env", "prod"));
         assertThat(stored.createdAt()).isEqualTo(Instant.parse("2026-11-24T10:15:30.123456Z"));
         assertThat(repository.find(id)).contains(stored);
         assertThat(stored.versions()).extracting(KeyVersion::number).containsExactly(1, 2);
@@ -89,9 +91,12 @@ class JdbcKeyRepositoryTest {
     void update_persistsStateAndPolicy_andBumpsRevision() {
         ManagedKey stored = repository.insert(key(UUID.randomUUID(), ACCOUNT));
 
-        ManagedKey updated = repository.update(stored.withState(KeyState.DISABLED).withPolicy("{\"new\":true}"));
+        ManagedKey updated = repository.update(stored.withState(KeyState.DISABLED).withPolicy("{\"new\":true}")
+                .withDescription("renamed").withTags(Map.of("owner", "ops")));
 
         assertThat(updated.revision()).isEqualTo(1);
+        assertThat(updated.description()).isEqualTo("renamed");
+        assertThat(updated.tags()).isEqualTo(Map.of("owner", "ops"));
         assertThat(updated.state()).isEqualTo(KeyState.DISABLED);
         assertThat(updated.policy()).isEqualTo("{\"new\":true}");
         assertThat(repository.find(stored.id())).contains(updated);
@@ -121,7 +126,7 @@ class JdbcKeyRepositoryTest {
 
         UUID other = UUID.randomUUID();
         ManagedKey sameLabel = new ManagedKey(other, ACCOUNT, Instant.now(), "", KeyState.ENABLED, KeySpec.SYMMETRIC_DEFAULT,
-                KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM, stored.versions(), "{}", 0);
+                KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM, stored.versions(), "{}", Map.of(), 0);
         assertThatThrownBy(() -> repository.insert(sameLabel)).isInstanceOf(StoreException.class);
         assertThat(repository.find(other)).as("the transaction rolled back the key row").isEmpty();
     }
@@ -140,6 +145,6 @@ class JdbcKeyRepositoryTest {
         Instant now = Instant.parse("2026-01-01T00:00:00Z");
         return new ManagedKey(id, account, now, "key " + id, KeyState.ENABLED, KeySpec.SYMMETRIC_DEFAULT,
                 KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM, List.of(new KeyVersion(1, "hsmkms/" + id + "/1", now)),
-                "{\"Statement\":[]}", 0);
+                "{\"Statement\":[]}", Map.of(), 0);
     }
 }
