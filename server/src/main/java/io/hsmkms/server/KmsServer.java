@@ -15,6 +15,7 @@ import io.hsmkms.server.core.AccessControl;
 import io.hsmkms.server.core.Aliases;
 import io.hsmkms.server.core.CryptoOperations;
 import io.hsmkms.server.core.Grants;
+import io.hsmkms.server.core.KeyDeletion;
 import io.hsmkms.server.core.KeyPolicies;
 import io.hsmkms.server.core.KeyNames;
 import io.hsmkms.server.core.KeyOperations;
@@ -39,11 +40,14 @@ public final class KmsServer implements AutoCloseable {
     private static final Duration HEALTH_INTERVAL = Duration.ofSeconds(5);
     private static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(10);
 
+    private static final Duration DELETION_INTERVAL = Duration.ofMinutes(1);
+
     private final Server server;
     private final Hsm hsm;
+    private final KeyDeletion keyDeletion;
     private final HealthStatusManager health = new HealthStatusManager();
-    private final ScheduledExecutorService healthChecks = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "hsm-health");
+    private final ScheduledExecutorService background = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "kms-background");
         t.setDaemon(true);
         return t;
     });
@@ -63,6 +67,7 @@ public final class KmsServer implements AutoCloseable {
         CryptoOperations crypto = new CryptoOperations(hsm, keys, names, access);
         Grants grants = new Grants(store, keys, names, access, clock);
         Aliases aliases = new Aliases(store, keys, names, access, clock);
+        this.keyDeletion = new KeyDeletion(hsm, store, clock);
         Authenticator authenticator = new Authenticator(security.identities(), security.tokens(),
                 security.insecureDevPrincipal());
         this.server = builder
@@ -76,9 +81,21 @@ public final class KmsServer implements AutoCloseable {
     public KmsServer start() throws IOException {
         server.start();
         checkHealth();
-        healthChecks.scheduleWithFixedDelay(this::checkHealth,
+        background.scheduleWithFixedDelay(this::checkHealth,
                 HEALTH_INTERVAL.toMillis(), HEALTH_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        background.scheduleWithFixedDelay(this::deleteDueKeys, 0, DELETION_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
         return this;
+    }
+
+    /** Destroys the keys whose deletion window has ended (also run every minute); returns how many. */
+    public synchronized int deleteDueKeys() {
+        try {
+            return keyDeletion.runOnce();
+        } catch (RuntimeException e) {
+            // The next run retries; a scheduled task that throws would never run again.
+            LOG.warn("key deletion run failed: {}", e.getClass().getSimpleName());
+            return 0;
+        }
     }
 
     /** The bound port (useful when started on port 0). */
@@ -93,7 +110,7 @@ public final class KmsServer implements AutoCloseable {
     /** Stops taking calls, lets running calls finish for a grace period, then cuts the rest. */
     @Override
     public void close() {
-        healthChecks.shutdownNow();
+        background.shutdownNow();
         health.enterTerminalState();
         server.shutdown();
         try {

@@ -159,6 +159,9 @@ public final class CryptoOperations {
     }
 
     private void requireUsable(ManagedKey key) {
+        if (key.state() == KeyState.PENDING_DELETION || key.state() == KeyState.DELETING) {
+            throw new KmsException(ErrorReason.INVALID_STATE, "Key '" + names.arn(key) + "' is pending deletion.");
+        }
         if (key.state() == KeyState.DISABLED) {
             throw new KmsException(ErrorReason.DISABLED, "Key '" + names.arn(key) + "' is disabled.");
         }

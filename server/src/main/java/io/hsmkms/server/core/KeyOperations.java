@@ -26,6 +26,9 @@ public final class KeyOperations {
     public static final int MAX_DESCRIPTION_LENGTH = 8192;
     public static final int DEFAULT_LIST_LIMIT = 100;
     public static final int MAX_LIST_LIMIT = 1000;
+    public static final int MIN_DELETION_WINDOW_DAYS = 7;
+    public static final int MAX_DELETION_WINDOW_DAYS = 30;
+    public static final int DEFAULT_DELETION_WINDOW_DAYS = 30;
     private static final int UPDATE_ATTEMPTS = 3;
 
     /** A key a request named, and the alias it named it by (null when named by id or ARN). */
@@ -80,7 +83,7 @@ public final class KeyOperations {
         // metadata that points at missing material.
         HsmKeyRef ref = HsmCalls.call(() -> hsm.generateAesKey(label));
         ManagedKey key = new ManagedKey(id, caller.accountId(), now, description, KeyState.ENABLED, spec, usage,
-                KeyOrigin.HSM, List.of(new KeyVersion(1, ref.label(), now)), policyText, tags, 0);
+                KeyOrigin.HSM, List.of(new KeyVersion(1, ref.label(), now)), policyText, tags, null, 0);
         try {
             return repository.insert(key);
         } catch (RuntimeException e) {
@@ -132,12 +135,51 @@ public final class KeyOperations {
 
     public ManagedKey enable(Principal caller, String keyIdOrArn) {
         ManagedKey key = authorized(caller, keyIdOrArn, "kms:EnableKey");
-        return change(key, k -> k.state() == KeyState.ENABLED ? null : k.withState(KeyState.ENABLED));
+        return change(key, k -> {
+            requireNotPendingDeletion(k);
+            return k.state() == KeyState.ENABLED ? null : k.withState(KeyState.ENABLED);
+        });
     }
 
     public ManagedKey disable(Principal caller, String keyIdOrArn) {
         ManagedKey key = authorized(caller, keyIdOrArn, "kms:DisableKey");
-        return change(key, k -> k.state() == KeyState.DISABLED ? null : k.withState(KeyState.DISABLED));
+        return change(key, k -> {
+            requireNotPendingDeletion(k);
+            return k.state() == KeyState.DISABLED ? null : k.withState(KeyState.DISABLED);
+        });
+    }
+
+    /** Puts the key in PENDING_DELETION; its material is destroyed after the window by {@link KeyDeletion}. */
+    public ManagedKey scheduleDeletion(Principal caller, String keyIdOrArn, int pendingWindowInDays) {
+        int days = pendingWindowInDays == 0 ? DEFAULT_DELETION_WINDOW_DAYS : pendingWindowInDays;
+        if (days < MIN_DELETION_WINDOW_DAYS || days > MAX_DELETION_WINDOW_DAYS) {
+            throw new KmsException(ErrorReason.VALIDATION, "PendingWindowInDays must be between "
+                    + MIN_DELETION_WINDOW_DAYS + " and " + MAX_DELETION_WINDOW_DAYS + ".");
+        }
+        ManagedKey key = authorized(caller, keyIdOrArn, "kms:ScheduleKeyDeletion");
+        Instant deletionDate = clock.instant().plus(java.time.Duration.ofDays(days)).truncatedTo(ChronoUnit.MICROS);
+        return change(key, k -> {
+            requireNotPendingDeletion(k);
+            return k.withDeletion(KeyState.PENDING_DELETION, deletionDate);
+        });
+    }
+
+    /** Saves a key pending deletion; it comes back DISABLED, as in AWS KMS. */
+    public ManagedKey cancelDeletion(Principal caller, String keyIdOrArn) {
+        ManagedKey key = authorized(caller, keyIdOrArn, "kms:CancelKeyDeletion");
+        return change(key, k -> {
+            if (k.state() != KeyState.PENDING_DELETION) {
+                throw new KmsException(ErrorReason.INVALID_STATE, "Key '" + names.arn(k) + "' is not pending deletion"
+                        + (k.state() == KeyState.DELETING ? " any more: it is being deleted." : "."));
+            }
+            return k.withDeletion(KeyState.DISABLED, null);
+        });
+    }
+
+    private void requireNotPendingDeletion(ManagedKey key) {
+        if (key.state() == KeyState.PENDING_DELETION || key.state() == KeyState.DELETING) {
+            throw new KmsException(ErrorReason.INVALID_STATE, "Key '" + names.arn(key) + "' is pending deletion.");
+        }
     }
 
     /**

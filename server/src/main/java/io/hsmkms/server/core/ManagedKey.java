@@ -10,7 +10,8 @@ import java.util.UUID;
 /**
  * A customer master key's metadata. The key material lives only in the HSM, one object per
  * {@link KeyVersion}. {@code policy} is the key policy JSON exactly as it was put. {@code revision} is
- * the optimistic-concurrency counter of the stored row; it covers the tags too.
+ * the optimistic-concurrency counter of the stored row; it covers the tags too. {@code deletionDate} is
+ * set while the key is pending deletion.
  */
 public record ManagedKey(
         UUID id,
@@ -24,6 +25,7 @@ public record ManagedKey(
         List<KeyVersion> versions,
         String policy,
         Map<String, String> tags,
+        Instant deletionDate,
         long revision) {
 
     public ManagedKey {
@@ -54,21 +56,27 @@ public record ManagedKey(
 
     public ManagedKey withState(KeyState newState) {
         return new ManagedKey(id, accountId, createdAt, description, newState, spec, usage, origin, versions, policy, tags,
-                revision);
+                deletionDate, revision);
     }
 
     public ManagedKey withPolicy(String newPolicy) {
         return new ManagedKey(id, accountId, createdAt, description, state, spec, usage, origin, versions, newPolicy, tags,
-                revision);
+                deletionDate, revision);
+    }
+
+    /** A state change that also sets (or, with null, clears) the deletion date. */
+    public ManagedKey withDeletion(KeyState newState, Instant newDeletionDate) {
+        return new ManagedKey(id, accountId, createdAt, description, newState, spec, usage, origin, versions, policy, tags,
+                newDeletionDate, revision);
     }
 
     public ManagedKey withDescription(String newDescription) {
         return new ManagedKey(id, accountId, createdAt, newDescription, state, spec, usage, origin, versions, policy, tags,
-                revision);
+                deletionDate, revision);
     }
 
     public ManagedKey withTags(Map<String, String> newTags) {
         return new ManagedKey(id, accountId, createdAt, description, state, spec, usage, origin, versions, policy, newTags,
-                revision);
+                deletionDate, revision);
     }
 }

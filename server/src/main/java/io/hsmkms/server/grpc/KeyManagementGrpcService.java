@@ -68,6 +68,10 @@ import io.hsmkms.proto.v1.UntagResourceRequest;
 import io.hsmkms.proto.v1.UntagResourceResponse;
 import io.hsmkms.proto.v1.UpdateKeyDescriptionRequest;
 import io.hsmkms.proto.v1.UpdateKeyDescriptionResponse;
+import io.hsmkms.proto.v1.CancelKeyDeletionRequest;
+import io.hsmkms.proto.v1.CancelKeyDeletionResponse;
+import io.hsmkms.proto.v1.ScheduleKeyDeletionRequest;
+import io.hsmkms.proto.v1.ScheduleKeyDeletionResponse;
 import io.hsmkms.server.core.Alias;
 import io.hsmkms.server.core.Tags;
 import io.hsmkms.server.core.Aliases;
@@ -506,18 +510,43 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
         return RequestContext.current().principal();
     }
 
+    private static KeyState keyState(io.hsmkms.server.core.KeyState state) {
+        return switch (state) {
+            case ENABLED -> KeyState.KEY_STATE_ENABLED;
+            case DISABLED -> KeyState.KEY_STATE_DISABLED;
+            case PENDING_DELETION, DELETING -> KeyState.KEY_STATE_PENDING_DELETION;
+        };
+    }
+
+    @Override
+    public void scheduleKeyDeletion(ScheduleKeyDeletionRequest request, StreamObserver<ScheduleKeyDeletionResponse> response) {
+        unary(response, () -> {
+            ManagedKey key = keys.scheduleDeletion(caller(), request.getKeyId(), request.getPendingWindowInDays());
+            return ScheduleKeyDeletionResponse.newBuilder()
+                    .setKeyId(names.arn(key))
+                    .setDeletionDate(timestamp(key.deletionDate()))
+                    .setKeyState(keyState(key.state()))
+                    .setPendingWindowInDays(request.getPendingWindowInDays() == 0
+                            ? KeyOperations.DEFAULT_DELETION_WINDOW_DAYS : request.getPendingWindowInDays())
+                    .build();
+        });
+    }
+
+    @Override
+    public void cancelKeyDeletion(CancelKeyDeletionRequest request, StreamObserver<CancelKeyDeletionResponse> response) {
+        unary(response, () -> CancelKeyDeletionResponse.newBuilder()
+                .setKeyId(names.arn(keys.cancelDeletion(caller(), request.getKeyId()))).build());
+    }
+
     private KeyMetadata metadata(ManagedKey key) {
-        return KeyMetadata.newBuilder()
+        KeyMetadata.Builder out = KeyMetadata.newBuilder()
                 .setKeyId(key.id().toString())
                 .setArn(names.arn(key))
                 .setAccountId(key.accountId())
                 .setCreationDate(timestamp(key.createdAt()))
                 .setEnabled(key.state() == io.hsmkms.server.core.KeyState.ENABLED)
                 .setDescription(key.description())
-                .setKeyState(switch (key.state()) {
-                    case ENABLED -> KeyState.KEY_STATE_ENABLED;
-                    case DISABLED -> KeyState.KEY_STATE_DISABLED;
-                })
+                .setKeyState(keyState(key.state()))
                 .setKeyUsage(switch (key.usage()) {
                     case ENCRYPT_DECRYPT -> KeyUsage.KEY_USAGE_ENCRYPT_DECRYPT;
                 })
@@ -528,8 +557,11 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
                     case HSM -> OriginType.ORIGIN_HSM;
                 })
                 .addEncryptionAlgorithms(EncryptionAlgorithmSpec.ENCRYPTION_ALGORITHM_SYMMETRIC_DEFAULT)
-                .setCurrentKeyVersion(key.currentVersion().number())
-                .build();
+                .setCurrentKeyVersion(key.currentVersion().number());
+        if (key.deletionDate() != null) {
+            out.setDeletionDate(timestamp(key.deletionDate()));
+        }
+        return out.build();
     }
 
     /** Exactly one of KeySpec and NumberOfBytes, as in AWS KMS. */

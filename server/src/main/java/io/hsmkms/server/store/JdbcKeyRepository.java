@@ -34,7 +34,7 @@ import org.h2.jdbcx.JdbcConnectionPool;
  */
 public final class JdbcKeyRepository implements MetadataStore {
     private static final String KEY_COLUMNS =
-            "id, account_id, created_at, description, state, key_spec, key_usage, origin, policy, revision";
+            "id, account_id, created_at, description, state, key_spec, key_usage, origin, policy, deletion_date, revision";
 
     private final DataSource dataSource;
     private final AutoCloseable closer;
@@ -59,10 +59,10 @@ public final class JdbcKeyRepository implements MetadataStore {
         ManagedKey stored = new ManagedKey(key.id(), key.accountId(), micros(key.createdAt()), key.description(),
                 key.state(), key.spec(), key.usage(), key.origin(),
                 key.versions().stream().map(v -> new KeyVersion(v.number(), v.hsmLabel(), micros(v.createdAt()))).toList(),
-                key.policy(), key.tags(), 0);
+                key.policy(), key.tags(), key.deletionDate() == null ? null : micros(key.deletionDate()), 0);
         inTransaction("insert key", connection -> {
             try (PreparedStatement insertKey = connection.prepareStatement(
-                    "INSERT INTO cmk (" + KEY_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)");
+                    "INSERT INTO cmk (" + KEY_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)");
                  PreparedStatement insertVersion = connection.prepareStatement(
                     "INSERT INTO cmk_version (cmk_id, version, hsm_label, created_at) VALUES (?, ?, ?, ?)")) {
                 insertKey.setString(1, stored.id().toString());
@@ -74,6 +74,7 @@ public final class JdbcKeyRepository implements MetadataStore {
                 insertKey.setString(7, stored.usage().name());
                 insertKey.setString(8, stored.origin().name());
                 insertKey.setString(9, stored.policy());
+                insertKey.setObject(10, stored.deletionDate() == null ? null : utc(stored.deletionDate()));
                 insertKey.executeUpdate();
                 for (KeyVersion version : stored.versions()) {
                     insertVersion.setString(1, stored.id().toString());
@@ -124,12 +125,14 @@ public final class JdbcKeyRepository implements MetadataStore {
     public ManagedKey update(ManagedKey changed) {
         inTransaction("update key", connection -> {
             try (PreparedStatement update = connection.prepareStatement(
-                    "UPDATE cmk SET description = ?, state = ?, policy = ?, revision = revision + 1 WHERE id = ? AND revision = ?")) {
+                    "UPDATE cmk SET description = ?, state = ?, policy = ?, deletion_date = ?, revision = revision + 1 "
+                    + "WHERE id = ? AND revision = ?")) {
                 update.setString(1, changed.description());
                 update.setString(2, changed.state().name());
                 update.setString(3, changed.policy());
-                update.setString(4, changed.id().toString());
-                update.setLong(5, changed.revision());
+                update.setObject(4, changed.deletionDate() == null ? null : utc(micros(changed.deletionDate())));
+                update.setString(5, changed.id().toString());
+                update.setLong(6, changed.revision());
                 if (update.executeUpdate() == 1) {
                     try (PreparedStatement clear = connection.prepareStatement("DELETE FROM cmk_tag WHERE cmk_id = ?")) {
                         clear.setString(1, changed.id().toString());
@@ -373,6 +376,7 @@ public final class JdbcKeyRepository implements MetadataStore {
                         KeyUsage.valueOf(rs.getString("key_usage")),
                         KeyOrigin.valueOf(rs.getString("origin")),
                         rs.getString("policy"),
+                        instant(rs, "deletion_date"),
                         rs.getLong("revision"),
                         new ArrayList<>(),
                         new java.util.HashMap<>()));
@@ -426,6 +430,41 @@ public final class JdbcKeyRepository implements MetadataStore {
         }
     }
 
+    private static java.time.Instant instant(ResultSet rs, String column) throws SQLException {
+        OffsetDateTime value = rs.getObject(column, OffsetDateTime.class);
+        return value == null ? null : value.toInstant();
+    }
+
+    @Override
+    public List<ManagedKey> dueForDeletion(java.time.Instant now, int limit) {
+        return inTransaction("find keys due for deletion", connection -> {
+            try (PreparedStatement query = connection.prepareStatement("SELECT " + KEY_COLUMNS + " FROM cmk "
+                    + "WHERE deletion_date IS NOT NULL AND deletion_date <= ? AND state IN ('PENDING_DELETION', 'DELETING') "
+                    + "ORDER BY deletion_date LIMIT ?")) {
+                query.setObject(1, utc(now));
+                query.setInt(2, limit);
+                return readKeys(connection, query);
+            }
+        });
+    }
+
+    @Override
+    public void deleteKey(UUID id) {
+        inTransaction("delete key", connection -> {
+            for (String table : List.of("cmk_alias", "cmk_grant", "cmk_tag", "cmk_version")) {
+                try (PreparedStatement delete = connection.prepareStatement("DELETE FROM " + table + " WHERE cmk_id = ?")) {
+                    delete.setString(1, id.toString());
+                    delete.executeUpdate();
+                }
+            }
+            try (PreparedStatement delete = connection.prepareStatement("DELETE FROM cmk WHERE id = ?")) {
+                delete.setString(1, id.toString());
+                delete.executeUpdate();
+            }
+            return null;
+        });
+    }
+
     private static java.time.Instant micros(java.time.Instant instant) {
         return instant.truncatedTo(ChronoUnit.MICROS);
     }
@@ -440,11 +479,11 @@ public final class JdbcKeyRepository implements MetadataStore {
     }
 
     private record KeyRow(UUID id, String accountId, java.time.Instant createdAt, String description, KeyState state,
-                          KeySpec spec, KeyUsage usage, KeyOrigin origin, String policy, long revision,
-                          List<KeyVersion> versions, Map<String, String> tags) {
+                          KeySpec spec, KeyUsage usage, KeyOrigin origin, String policy, java.time.Instant deletionDate,
+                          long revision, List<KeyVersion> versions, Map<String, String> tags) {
         ManagedKey toKey() {
             return new ManagedKey(id, accountId, createdAt, description, state, spec, usage, origin, versions, policy, tags,
-                    revision);
+                    deletionDate, revision);
         }
     }
 }

@@ -28,6 +28,12 @@ public interface KeyRepository extends AutoCloseable {
      */
     ManagedKey update(ManagedKey changed);
 
+    /** Keys pending deletion (or being deleted) whose deletion date is not after {@code now}. */
+    List<ManagedKey> dueForDeletion(java.time.Instant now, int limit);
+
+    /** Removes a key's metadata with its versions, tags, aliases and grants, in one transaction. */
+    void deleteKey(UUID id);
+
     @Override
     void close();
 

@@ -46,7 +46,7 @@ class JdbcKeyRepositoryTest {
         ManagedKey key = new ManagedKey(id, ACCOUNT, created, "two versions", KeyState.ENABLED, KeySpec.SYMMETRIC_DEFAULT,
                 KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM,
                 List.of(new KeyVersion(2, "hsmkms/" + id + "/2", created.plusSeconds(5)),
-                        new KeyVersion(1, "hsmkms/" + id + "/1", created)), "{\"policy\":1}", Map.of("team", "payments", "env", "prod"), 17);
+                        new KeyVersion(1, "hsmkms/" + id + "/1", created)), "{\"policy\":1}", Map.of("team", "payments", "env", "prod"), null, 17);
 
         ManagedKey stored = repository.insert(key);
 
@@ -126,9 +126,29 @@ class JdbcKeyRepositoryTest {
 
         UUID other = UUID.randomUUID();
         ManagedKey sameLabel = new ManagedKey(other, ACCOUNT, Instant.now(), "", KeyState.ENABLED, KeySpec.SYMMETRIC_DEFAULT,
-                KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM, stored.versions(), "{}", Map.of(), 0);
+                KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM, stored.versions(), "{}", Map.of(), null, 0);
         assertThatThrownBy(() -> repository.insert(sameLabel)).isInstanceOf(StoreException.class);
         assertThat(repository.find(other)).as("the transaction rolled back the key row").isEmpty();
+    }
+
+    @Test
+    void dueForDeletion_findsPendingKeysPastTheirDate_andDeleteKeyRemovesEverything() {
+        Instant deadline = Instant.parse("2026-12-01T00:00:00Z");
+        ManagedKey due = repository.update(repository.insert(key(UUID.randomUUID(), ACCOUNT))
+                .withDeletion(KeyState.PENDING_DELETION, deadline).withTags(Map.of("a", "b")));
+        ManagedKey later = repository.update(repository.insert(key(UUID.randomUUID(), ACCOUNT))
+                .withDeletion(KeyState.PENDING_DELETION, deadline.plusSeconds(3600)));
+        repository.insert(key(UUID.randomUUID(), ACCOUNT));
+
+        assertThat(repository.dueForDeletion(deadline.minusSeconds(1), 10)).isEmpty();
+        assertThat(repository.dueForDeletion(deadline, 10)).containsExactly(due);
+        assertThat(repository.dueForDeletion(deadline.plusSeconds(7200), 10)).extracting(ManagedKey::id)
+                .containsExactly(due.id(), later.id());
+
+        repository.deleteKey(due.id());
+
+        assertThat(repository.find(due.id())).isEmpty();
+        assertThat(repository.dueForDeletion(deadline.plusSeconds(7200), 10)).extracting(ManagedKey::id).containsExactly(later.id());
     }
 
     @Test
@@ -145,6 +165,6 @@ class JdbcKeyRepositoryTest {
         Instant now = Instant.parse("2026-01-01T00:00:00Z");
         return new ManagedKey(id, account, now, "key " + id, KeyState.ENABLED, KeySpec.SYMMETRIC_DEFAULT,
                 KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM, List.of(new KeyVersion(1, "hsmkms/" + id + "/1", now)),
-                "{\"Statement\":[]}", Map.of(), 0);
+                "{\"Statement\":[]}", Map.of(), null, 0);
     }
 }

@@ -19,7 +19,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -35,6 +34,7 @@ public final class KmsTestServer implements AutoCloseable {
     private final SoftHsmToken token;
     private final Path dataDir;
     private final CountingHsm hsm;
+    private final OffsetClock clock = new OffsetClock();
     private final JdbcKeyRepository repository;
     private final KmsServer server;
     private final ManagedChannel channel;
@@ -46,7 +46,7 @@ public final class KmsTestServer implements AutoCloseable {
         this.hsm = new CountingHsm(SunPkcs11Hsm.open(token.config()));
         this.repository = JdbcKeyRepository.embedded(dataDir);
         this.server = new KmsServer(transport, hsm, repository, new KeyNames(REGION), security,
-                ServerConfig.MAX_INBOUND_MESSAGE_BYTES, Clock.systemUTC()).start();
+                ServerConfig.MAX_INBOUND_MESSAGE_BYTES, clock).start();
         this.channel = client == null
                 ? NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build()
                 : client.build();
@@ -72,6 +72,15 @@ public final class KmsTestServer implements AutoCloseable {
             token.close();
             throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
         }
+    }
+
+    /** The server's clock: advance it to make time pass (deletion windows, MFA ages). */
+    public OffsetClock clock() {
+        return clock;
+    }
+
+    public KmsServer server() {
+        return server;
     }
 
     public int port() {
