@@ -16,6 +16,7 @@ import io.hsmkms.server.core.Aliases;
 import io.hsmkms.server.core.CryptoOperations;
 import io.hsmkms.server.core.Grants;
 import io.hsmkms.server.core.KeyDeletion;
+import io.hsmkms.server.core.KeyRotation;
 import io.hsmkms.server.core.KeyPolicies;
 import io.hsmkms.server.core.KeyNames;
 import io.hsmkms.server.core.KeyOperations;
@@ -40,11 +41,13 @@ public final class KmsServer implements AutoCloseable {
     private static final Duration HEALTH_INTERVAL = Duration.ofSeconds(5);
     private static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(10);
 
-    private static final Duration DELETION_INTERVAL = Duration.ofMinutes(1);
+    /** How often the deletion and rotation jobs look for due keys. */
+    private static final Duration JOB_INTERVAL = Duration.ofMinutes(1);
 
     private final Server server;
     private final Hsm hsm;
     private final KeyDeletion keyDeletion;
+    private final KeyRotation keyRotation;
     private final HealthStatusManager health = new HealthStatusManager();
     private final ScheduledExecutorService background = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "kms-background");
@@ -68,6 +71,7 @@ public final class KmsServer implements AutoCloseable {
         Grants grants = new Grants(store, keys, names, access, clock);
         Aliases aliases = new Aliases(store, keys, names, access, clock);
         this.keyDeletion = new KeyDeletion(hsm, store, clock);
+        this.keyRotation = new KeyRotation(keys, store, clock);
         Authenticator authenticator = new Authenticator(security.identities(), security.tokens(),
                 security.insecureDevPrincipal());
         this.server = builder
@@ -83,8 +87,19 @@ public final class KmsServer implements AutoCloseable {
         checkHealth();
         background.scheduleWithFixedDelay(this::checkHealth,
                 HEALTH_INTERVAL.toMillis(), HEALTH_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
-        background.scheduleWithFixedDelay(this::deleteDueKeys, 0, DELETION_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        background.scheduleWithFixedDelay(this::deleteDueKeys, 0, JOB_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        background.scheduleWithFixedDelay(this::rotateDueKeys, 0, JOB_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
         return this;
+    }
+
+    /** Rotates the keys whose automatic rotation date has come (also run every minute); returns how many. */
+    public synchronized int rotateDueKeys() {
+        try {
+            return keyRotation.runOnce();
+        } catch (RuntimeException e) {
+            LOG.warn("key rotation run failed: {}", e.getClass().getSimpleName());
+            return 0;
+        }
     }
 
     /** Destroys the keys whose deletion window has ended (also run every minute); returns how many. */

@@ -29,6 +29,11 @@ public final class KeyOperations {
     public static final int MIN_DELETION_WINDOW_DAYS = 7;
     public static final int MAX_DELETION_WINDOW_DAYS = 30;
     public static final int DEFAULT_DELETION_WINDOW_DAYS = 30;
+    public static final int MIN_ROTATION_PERIOD_DAYS = 90;
+    public static final int MAX_ROTATION_PERIOD_DAYS = 2560;
+    public static final int DEFAULT_ROTATION_PERIOD_DAYS = 365;
+    /** As AWS KMS: at most 10 on-demand rotations per key. */
+    public static final int MAX_ON_DEMAND_ROTATIONS = 10;
     private static final int UPDATE_ATTEMPTS = 3;
 
     /** A key a request named, and the alias it named it by (null when named by id or ARN). */
@@ -83,7 +88,7 @@ public final class KeyOperations {
         // metadata that points at missing material.
         HsmKeyRef ref = HsmCalls.call(() -> hsm.generateAesKey(label));
         ManagedKey key = new ManagedKey(id, caller.accountId(), now, description, KeyState.ENABLED, spec, usage,
-                KeyOrigin.HSM, List.of(new KeyVersion(1, ref.label(), now)), policyText, tags, null, 0);
+                KeyOrigin.HSM, List.of(new KeyVersion(1, ref.label(), now)), policyText, tags, null, ManagedKey.Rotation.OFF, 0);
         try {
             return repository.insert(key);
         } catch (RuntimeException e) {
@@ -174,6 +179,90 @@ public final class KeyOperations {
             }
             return k.withDeletion(KeyState.DISABLED, null);
         });
+    }
+
+    public ManagedKey enableRotation(Principal caller, String keyIdOrArn, int periodInDays) {
+        int days = periodInDays == 0 ? DEFAULT_ROTATION_PERIOD_DAYS : periodInDays;
+        if (days < MIN_ROTATION_PERIOD_DAYS || days > MAX_ROTATION_PERIOD_DAYS) {
+            throw new KmsException(ErrorReason.VALIDATION, "RotationPeriodInDays must be between "
+                    + MIN_ROTATION_PERIOD_DAYS + " and " + MAX_ROTATION_PERIOD_DAYS + ".");
+        }
+        ManagedKey key = authorized(caller, keyIdOrArn, "kms:EnableKeyRotation");
+        Instant next = clock.instant().plus(java.time.Duration.ofDays(days)).truncatedTo(ChronoUnit.MICROS);
+        return change(key, k -> {
+            requireEnabledForRotation(k);
+            return k.withRotation(new ManagedKey.Rotation(true, days, next, k.rotation().onDemandCount()));
+        });
+    }
+
+    public ManagedKey disableRotation(Principal caller, String keyIdOrArn) {
+        ManagedKey key = authorized(caller, keyIdOrArn, "kms:DisableKeyRotation");
+        return change(key, k -> {
+            requireEnabledForRotation(k);
+            return k.rotation().enabled() ? k.withRotation(new ManagedKey.Rotation(false, 0, null, k.rotation().onDemandCount()))
+                    : null;
+        });
+    }
+
+    public ManagedKey rotationStatus(Principal caller, String keyIdOrArn) {
+        return authorized(caller, keyIdOrArn, "kms:GetKeyRotationStatus");
+    }
+
+    /** The key, for listing its rotations: the versions with a rotation type, oldest first. */
+    public ManagedKey rotations(Principal caller, String keyIdOrArn) {
+        return authorized(caller, keyIdOrArn, "kms:ListKeyRotations");
+    }
+
+    /** Adds a new backing version now, which becomes current; older versions keep decrypting. */
+    public ManagedKey rotateOnDemand(Principal caller, String keyIdOrArn) {
+        ManagedKey key = authorized(caller, keyIdOrArn, "kms:RotateKeyOnDemand");
+        requireEnabledForRotation(key);
+        if (key.rotation().onDemandCount() >= MAX_ON_DEMAND_ROTATIONS) {
+            throw new KmsException(ErrorReason.LIMIT_EXCEEDED,
+                    "The key has had " + MAX_ON_DEMAND_ROTATIONS + " on-demand rotations.");
+        }
+        ManagedKey.Rotation r = key.rotation();
+        return rotate(key, KeyVersion.RotationType.ON_DEMAND,
+                new ManagedKey.Rotation(r.enabled(), r.periodDays(), r.nextRotationDate(), r.onDemandCount() + 1));
+    }
+
+    /** Scheduled rotation of a key whose date has come (called by {@link KeyRotation}). */
+    ManagedKey rotateAutomatically(ManagedKey key) {
+        ManagedKey.Rotation r = key.rotation();
+        Instant next = r.nextRotationDate().plus(java.time.Duration.ofDays(r.periodDays()));
+        Instant now = clock.instant();
+        if (!next.isAfter(now)) {
+            // Catch up after downtime with one rotation, not one per missed period.
+            next = now.plus(java.time.Duration.ofDays(r.periodDays())).truncatedTo(ChronoUnit.MICROS);
+        }
+        return rotate(key, KeyVersion.RotationType.AUTOMATIC, new ManagedKey.Rotation(true, r.periodDays(), next,
+                r.onDemandCount()));
+    }
+
+    /**
+     * Material first, metadata second (as in CreateKey): the new HSM object exists before any
+     * metadata names it; if the metadata write loses a race, the object is destroyed again.
+     */
+    private ManagedKey rotate(ManagedKey key, KeyVersion.RotationType type, ManagedKey.Rotation after) {
+        int number = key.currentVersion().number() + 1;
+        HsmKeyRef ref = HsmCalls.call(() -> hsm.generateAesKey(hsmLabel(key.id(), number)));
+        KeyVersion version = new KeyVersion(number, ref.label(), clock.instant().truncatedTo(ChronoUnit.MICROS), type);
+        try {
+            return repository.update(key.withNewVersion(version, after));
+        } catch (ConcurrentUpdateException e) {
+            discardOrphan(ref);
+            throw new KmsException(ErrorReason.THROTTLING, "The key is being changed concurrently; retry.");
+        } catch (RuntimeException e) {
+            discardOrphan(ref);
+            throw e;
+        }
+    }
+
+    private void requireEnabledForRotation(ManagedKey key) {
+        requireNotPendingDeletion(key);
+        if (key.state() == KeyState.DISABLED) {
+            throw new KmsException(ErrorReason.DISABLED, "Key '" + names.arn(key) + "' is disabled.");
+        }
     }
 
     private void requireNotPendingDeletion(ManagedKey key) {

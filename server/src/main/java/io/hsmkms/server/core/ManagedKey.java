@@ -26,7 +26,17 @@ public record ManagedKey(
         String policy,
         Map<String, String> tags,
         Instant deletionDate,
+        Rotation rotation,
         long revision) {
+
+    /**
+     * Automatic rotation settings and the count of on-demand rotations.
+     *
+     * @param nextRotationDate when the scheduler rotates next; null while rotation is off
+     */
+    public record Rotation(boolean enabled, int periodDays, Instant nextRotationDate, int onDemandCount) {
+        public static final Rotation OFF = new Rotation(false, 0, null, 0);
+    }
 
     public ManagedKey {
         Objects.requireNonNull(id, "id");
@@ -39,6 +49,7 @@ public record ManagedKey(
         Objects.requireNonNull(origin, "origin");
         Objects.requireNonNull(policy, "policy");
         tags = Map.copyOf(tags);
+        Objects.requireNonNull(rotation, "rotation");
         versions = versions.stream().sorted(Comparator.comparingInt(KeyVersion::number)).toList();
         if (versions.isEmpty()) {
             throw new IllegalArgumentException("a key has at least one backing version");
@@ -56,27 +67,40 @@ public record ManagedKey(
 
     public ManagedKey withState(KeyState newState) {
         return new ManagedKey(id, accountId, createdAt, description, newState, spec, usage, origin, versions, policy, tags,
-                deletionDate, revision);
+                deletionDate, rotation, revision);
     }
 
     public ManagedKey withPolicy(String newPolicy) {
         return new ManagedKey(id, accountId, createdAt, description, state, spec, usage, origin, versions, newPolicy, tags,
-                deletionDate, revision);
+                deletionDate, rotation, revision);
     }
 
     /** A state change that also sets (or, with null, clears) the deletion date. */
     public ManagedKey withDeletion(KeyState newState, Instant newDeletionDate) {
         return new ManagedKey(id, accountId, createdAt, description, newState, spec, usage, origin, versions, policy, tags,
-                newDeletionDate, revision);
+                newDeletionDate, rotation, revision);
+    }
+
+    public ManagedKey withRotation(Rotation newRotation) {
+        return new ManagedKey(id, accountId, createdAt, description, state, spec, usage, origin, versions, policy, tags,
+                deletionDate, newRotation, revision);
+    }
+
+    /** The key with one more backing version, which becomes current. */
+    public ManagedKey withNewVersion(KeyVersion version, Rotation newRotation) {
+        List<KeyVersion> all = new java.util.ArrayList<>(versions);
+        all.add(version);
+        return new ManagedKey(id, accountId, createdAt, description, state, spec, usage, origin, all, policy, tags,
+                deletionDate, newRotation, revision);
     }
 
     public ManagedKey withDescription(String newDescription) {
         return new ManagedKey(id, accountId, createdAt, newDescription, state, spec, usage, origin, versions, policy, tags,
-                deletionDate, revision);
+                deletionDate, rotation, revision);
     }
 
     public ManagedKey withTags(Map<String, String> newTags) {
         return new ManagedKey(id, accountId, createdAt, description, state, spec, usage, origin, versions, policy, newTags,
-                deletionDate, revision);
+                deletionDate, rotation, revision);
     }
 }

@@ -72,7 +72,19 @@ import io.hsmkms.proto.v1.CancelKeyDeletionRequest;
 import io.hsmkms.proto.v1.CancelKeyDeletionResponse;
 import io.hsmkms.proto.v1.ScheduleKeyDeletionRequest;
 import io.hsmkms.proto.v1.ScheduleKeyDeletionResponse;
+import io.hsmkms.proto.v1.DisableKeyRotationRequest;
+import io.hsmkms.proto.v1.DisableKeyRotationResponse;
+import io.hsmkms.proto.v1.EnableKeyRotationRequest;
+import io.hsmkms.proto.v1.EnableKeyRotationResponse;
+import io.hsmkms.proto.v1.GetKeyRotationStatusRequest;
+import io.hsmkms.proto.v1.GetKeyRotationStatusResponse;
+import io.hsmkms.proto.v1.ListKeyRotationsRequest;
+import io.hsmkms.proto.v1.ListKeyRotationsResponse;
+import io.hsmkms.proto.v1.RotateKeyOnDemandRequest;
+import io.hsmkms.proto.v1.RotateKeyOnDemandResponse;
+import io.hsmkms.proto.v1.RotationType;
 import io.hsmkms.server.core.Alias;
+import io.hsmkms.server.core.KeyVersion;
 import io.hsmkms.server.core.Tags;
 import io.hsmkms.server.core.Aliases;
 import io.hsmkms.server.core.CryptoOperations;
@@ -536,6 +548,82 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
     public void cancelKeyDeletion(CancelKeyDeletionRequest request, StreamObserver<CancelKeyDeletionResponse> response) {
         unary(response, () -> CancelKeyDeletionResponse.newBuilder()
                 .setKeyId(names.arn(keys.cancelDeletion(caller(), request.getKeyId()))).build());
+    }
+
+    @Override
+    public void enableKeyRotation(EnableKeyRotationRequest request, StreamObserver<EnableKeyRotationResponse> response) {
+        unary(response, () -> {
+            keys.enableRotation(caller(), request.getKeyId(), request.getRotationPeriodInDays());
+            return EnableKeyRotationResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void disableKeyRotation(DisableKeyRotationRequest request, StreamObserver<DisableKeyRotationResponse> response) {
+        unary(response, () -> {
+            keys.disableRotation(caller(), request.getKeyId());
+            return DisableKeyRotationResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void getKeyRotationStatus(GetKeyRotationStatusRequest request,
+                                     StreamObserver<GetKeyRotationStatusResponse> response) {
+        unary(response, () -> {
+            ManagedKey key = keys.rotationStatus(caller(), request.getKeyId());
+            ManagedKey.Rotation rotation = key.rotation();
+            GetKeyRotationStatusResponse.Builder out = GetKeyRotationStatusResponse.newBuilder()
+                    .setKeyId(names.arn(key))
+                    .setKeyRotationEnabled(rotation.enabled())
+                    .setOnDemandRotations(rotation.onDemandCount());
+            if (rotation.enabled()) {
+                out.setRotationPeriodInDays(rotation.periodDays()).setNextRotationDate(timestamp(rotation.nextRotationDate()));
+            }
+            return out.build();
+        });
+    }
+
+    @Override
+    public void rotateKeyOnDemand(RotateKeyOnDemandRequest request, StreamObserver<RotateKeyOnDemandResponse> response) {
+        unary(response, () -> {
+            ManagedKey key = keys.rotateOnDemand(caller(), request.getKeyId());
+            return RotateKeyOnDemandResponse.newBuilder().setKeyId(names.arn(key))
+                    .setKeyVersion(key.currentVersion().number()).build();
+        });
+    }
+
+    @Override
+    public void listKeyRotations(ListKeyRotationsRequest request, StreamObserver<ListKeyRotationsResponse> response) {
+        unary(response, () -> {
+            int limit = request.getLimit() == 0 ? KeyOperations.DEFAULT_LIST_LIMIT : request.getLimit();
+            if (limit < 1 || limit > KeyOperations.MAX_LIST_LIMIT) {
+                throw validation("Limit must be between 1 and " + KeyOperations.MAX_LIST_LIMIT + ".");
+            }
+            int after;
+            try {
+                after = request.getMarker().isEmpty() ? 0 : Integer.parseInt(request.getMarker());
+            } catch (NumberFormatException e) {
+                throw validation("Marker is not one this service returned.");
+            }
+            ManagedKey key = keys.rotations(caller(), request.getKeyId());
+            List<KeyVersion> rotations = key.versions().stream()
+                    .filter(v -> v.rotation() != null && v.number() > after).toList();
+            boolean truncated = rotations.size() > limit;
+            List<KeyVersion> page = truncated ? rotations.subList(0, limit) : rotations;
+            ListKeyRotationsResponse.Builder out = ListKeyRotationsResponse.newBuilder().setTruncated(truncated);
+            for (KeyVersion version : page) {
+                out.addRotations(io.hsmkms.proto.v1.KeyRotation.newBuilder()
+                        .setKeyId(names.arn(key))
+                        .setKeyVersion(version.number())
+                        .setRotationDate(timestamp(version.createdAt()))
+                        .setRotationType(version.rotation() == KeyVersion.RotationType.AUTOMATIC
+                                ? RotationType.ROTATION_TYPE_AUTOMATIC : RotationType.ROTATION_TYPE_ON_DEMAND));
+            }
+            if (truncated) {
+                out.setNextMarker(Integer.toString(page.getLast().number()));
+            }
+            return out.build();
+        });
     }
 
     private KeyMetadata metadata(ManagedKey key) {

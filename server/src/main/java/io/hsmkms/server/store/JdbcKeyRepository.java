@@ -34,7 +34,8 @@ import org.h2.jdbcx.JdbcConnectionPool;
  */
 public final class JdbcKeyRepository implements MetadataStore {
     private static final String KEY_COLUMNS =
-            "id, account_id, created_at, description, state, key_spec, key_usage, origin, policy, deletion_date, revision";
+            "id, account_id, created_at, description, state, key_spec, key_usage, origin, policy, deletion_date, "
+            + "rotation_enabled, rotation_period_days, next_rotation_date, on_demand_rotations, revision";
 
     private final DataSource dataSource;
     private final AutoCloseable closer;
@@ -58,13 +59,12 @@ public final class JdbcKeyRepository implements MetadataStore {
     public ManagedKey insert(ManagedKey key) {
         ManagedKey stored = new ManagedKey(key.id(), key.accountId(), micros(key.createdAt()), key.description(),
                 key.state(), key.spec(), key.usage(), key.origin(),
-                key.versions().stream().map(v -> new KeyVersion(v.number(), v.hsmLabel(), micros(v.createdAt()))).toList(),
-                key.policy(), key.tags(), key.deletionDate() == null ? null : micros(key.deletionDate()), 0);
+                key.versions().stream().map(v -> new KeyVersion(v.number(), v.hsmLabel(), micros(v.createdAt()), v.rotation()))
+                        .toList(),
+                key.policy(), key.tags(), key.deletionDate() == null ? null : micros(key.deletionDate()), key.rotation(), 0);
         inTransaction("insert key", connection -> {
             try (PreparedStatement insertKey = connection.prepareStatement(
-                    "INSERT INTO cmk (" + KEY_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)");
-                 PreparedStatement insertVersion = connection.prepareStatement(
-                    "INSERT INTO cmk_version (cmk_id, version, hsm_label, created_at) VALUES (?, ?, ?, ?)")) {
+                    "INSERT INTO cmk (" + KEY_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)")) {
                 insertKey.setString(1, stored.id().toString());
                 insertKey.setString(2, stored.accountId());
                 insertKey.setObject(3, utc(stored.createdAt()));
@@ -75,16 +75,10 @@ public final class JdbcKeyRepository implements MetadataStore {
                 insertKey.setString(8, stored.origin().name());
                 insertKey.setString(9, stored.policy());
                 insertKey.setObject(10, stored.deletionDate() == null ? null : utc(stored.deletionDate()));
+                setRotation(insertKey, 11, stored.rotation());
                 insertKey.executeUpdate();
-                for (KeyVersion version : stored.versions()) {
-                    insertVersion.setString(1, stored.id().toString());
-                    insertVersion.setInt(2, version.number());
-                    insertVersion.setString(3, version.hsmLabel());
-                    insertVersion.setObject(4, utc(version.createdAt()));
-                    insertVersion.addBatch();
-                }
-                insertVersion.executeBatch();
             }
+            insertVersions(connection, stored.id(), stored.versions());
             writeTags(connection, stored.id(), stored.tags());
             return null;
         });
@@ -125,15 +119,18 @@ public final class JdbcKeyRepository implements MetadataStore {
     public ManagedKey update(ManagedKey changed) {
         inTransaction("update key", connection -> {
             try (PreparedStatement update = connection.prepareStatement(
-                    "UPDATE cmk SET description = ?, state = ?, policy = ?, deletion_date = ?, revision = revision + 1 "
+                    "UPDATE cmk SET description = ?, state = ?, policy = ?, deletion_date = ?, rotation_enabled = ?, "
+                    + "rotation_period_days = ?, next_rotation_date = ?, on_demand_rotations = ?, revision = revision + 1 "
                     + "WHERE id = ? AND revision = ?")) {
                 update.setString(1, changed.description());
                 update.setString(2, changed.state().name());
                 update.setString(3, changed.policy());
                 update.setObject(4, changed.deletionDate() == null ? null : utc(micros(changed.deletionDate())));
-                update.setString(5, changed.id().toString());
-                update.setLong(6, changed.revision());
+                setRotation(update, 5, changed.rotation());
+                update.setString(9, changed.id().toString());
+                update.setLong(10, changed.revision());
                 if (update.executeUpdate() == 1) {
+                    insertVersions(connection, changed.id(), newVersions(connection, changed));
                     try (PreparedStatement clear = connection.prepareStatement("DELETE FROM cmk_tag WHERE cmk_id = ?")) {
                         clear.setString(1, changed.id().toString());
                         clear.executeUpdate();
@@ -345,6 +342,44 @@ public final class JdbcKeyRepository implements MetadataStore {
         }
     }
 
+    private static void setRotation(PreparedStatement statement, int first, ManagedKey.Rotation rotation)
+            throws SQLException {
+        statement.setBoolean(first, rotation.enabled());
+        statement.setObject(first + 1, rotation.enabled() ? rotation.periodDays() : null, java.sql.Types.INTEGER);
+        statement.setObject(first + 2, rotation.nextRotationDate() == null ? null : utc(micros(rotation.nextRotationDate())));
+        statement.setInt(first + 3, rotation.onDemandCount());
+    }
+
+    /** Versions of {@code changed} that are not stored yet (rotation appends; versions never change). */
+    private static List<KeyVersion> newVersions(Connection connection, ManagedKey changed) throws SQLException {
+        try (PreparedStatement max = connection.prepareStatement("SELECT MAX(version) FROM cmk_version WHERE cmk_id = ?")) {
+            max.setString(1, changed.id().toString());
+            try (ResultSet rows = max.executeQuery()) {
+                rows.next();
+                int stored = rows.getInt(1);
+                return changed.versions().stream().filter(v -> v.number() > stored).toList();
+            }
+        }
+    }
+
+    private static void insertVersions(Connection connection, UUID keyId, List<KeyVersion> versions) throws SQLException {
+        if (versions.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement insert = connection.prepareStatement(
+                "INSERT INTO cmk_version (cmk_id, version, hsm_label, created_at, rotation_type) VALUES (?, ?, ?, ?, ?)")) {
+            for (KeyVersion version : versions) {
+                insert.setString(1, keyId.toString());
+                insert.setInt(2, version.number());
+                insert.setString(3, version.hsmLabel());
+                insert.setObject(4, utc(micros(version.createdAt())));
+                insert.setString(5, version.rotation() == null ? null : version.rotation().name());
+                insert.addBatch();
+            }
+            insert.executeBatch();
+        }
+    }
+
     private static void writeTags(Connection connection, UUID keyId, Map<String, String> tags) throws SQLException {
         if (tags.isEmpty()) {
             return;
@@ -377,6 +412,8 @@ public final class JdbcKeyRepository implements MetadataStore {
                         KeyOrigin.valueOf(rs.getString("origin")),
                         rs.getString("policy"),
                         instant(rs, "deletion_date"),
+                        new ManagedKey.Rotation(rs.getBoolean("rotation_enabled"), rs.getInt("rotation_period_days"),
+                                instant(rs, "next_rotation_date"), rs.getInt("on_demand_rotations")),
                         rs.getLong("revision"),
                         new ArrayList<>(),
                         new java.util.HashMap<>()));
@@ -387,15 +424,18 @@ public final class JdbcKeyRepository implements MetadataStore {
         }
         String placeholders = String.join(", ", java.util.Collections.nCopies(rows.size(), "?"));
         try (PreparedStatement versions = connection.prepareStatement(
-                "SELECT cmk_id, version, hsm_label, created_at FROM cmk_version WHERE cmk_id IN (" + placeholders + ")")) {
+                "SELECT cmk_id, version, hsm_label, created_at, rotation_type FROM cmk_version WHERE cmk_id IN ("
+                        + placeholders + ")")) {
             int i = 1;
             for (String id : rows.keySet()) {
                 versions.setString(i++, id);
             }
             try (ResultSet rs = versions.executeQuery()) {
                 while (rs.next()) {
+                    String type = rs.getString("rotation_type");
                     rows.get(rs.getString("cmk_id")).versions().add(new KeyVersion(rs.getInt("version"),
-                            rs.getString("hsm_label"), rs.getObject("created_at", OffsetDateTime.class).toInstant()));
+                            rs.getString("hsm_label"), rs.getObject("created_at", OffsetDateTime.class).toInstant(),
+                            type == null ? null : KeyVersion.RotationType.valueOf(type)));
                 }
             }
         }
@@ -449,6 +489,19 @@ public final class JdbcKeyRepository implements MetadataStore {
     }
 
     @Override
+    public List<ManagedKey> dueForRotation(java.time.Instant now, int limit) {
+        return inTransaction("find keys due for rotation", connection -> {
+            try (PreparedStatement query = connection.prepareStatement("SELECT " + KEY_COLUMNS + " FROM cmk "
+                    + "WHERE rotation_enabled AND next_rotation_date <= ? AND state = 'ENABLED' "
+                    + "ORDER BY next_rotation_date LIMIT ?")) {
+                query.setObject(1, utc(now));
+                query.setInt(2, limit);
+                return readKeys(connection, query);
+            }
+        });
+    }
+
+    @Override
     public void deleteKey(UUID id) {
         inTransaction("delete key", connection -> {
             for (String table : List.of("cmk_alias", "cmk_grant", "cmk_tag", "cmk_version")) {
@@ -480,10 +533,10 @@ public final class JdbcKeyRepository implements MetadataStore {
 
     private record KeyRow(UUID id, String accountId, java.time.Instant createdAt, String description, KeyState state,
                           KeySpec spec, KeyUsage usage, KeyOrigin origin, String policy, java.time.Instant deletionDate,
-                          long revision, List<KeyVersion> versions, Map<String, String> tags) {
+                          ManagedKey.Rotation rotation, long revision, List<KeyVersion> versions, Map<String, String> tags) {
         ManagedKey toKey() {
             return new ManagedKey(id, accountId, createdAt, description, state, spec, usage, origin, versions, policy, tags,
-                    deletionDate, revision);
+                    deletionDate, rotation, revision);
         }
     }
 }

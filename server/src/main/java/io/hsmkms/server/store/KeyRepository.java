@@ -20,8 +20,9 @@ public interface KeyRepository extends AutoCloseable {
     Page list(String accountId, int limit, UUID after);
 
     /**
-     * Writes the mutable fields (description, state, policy, tags) of {@code changed} if the stored revision still
-     * equals {@code changed.revision()}; returns the stored key with revision + 1.
+     * Writes the mutable fields (description, state, policy, tags, deletion date, rotation) of {@code changed} if the stored revision still
+     * equals {@code changed.revision()}, and stores versions it has that the store has not (rotation
+     * appends versions; existing ones never change); returns the stored key with revision + 1.
      *
      * @throws ConcurrentUpdateException when another writer got there first
      * @throws java.util.NoSuchElementException when no such key exists
@@ -30,6 +31,9 @@ public interface KeyRepository extends AutoCloseable {
 
     /** Keys pending deletion (or being deleted) whose deletion date is not after {@code now}. */
     List<ManagedKey> dueForDeletion(java.time.Instant now, int limit);
+
+    /** Enabled keys with automatic rotation whose next rotation date is not after {@code now}. */
+    List<ManagedKey> dueForRotation(java.time.Instant now, int limit);
 
     /** Removes a key's metadata with its versions, tags, aliases and grants, in one transaction. */
     void deleteKey(UUID id);
