@@ -69,10 +69,20 @@ public final class AccessControl {
      */
     public KmsException missingKey(Principal caller, KeyNames.KeyRef ref, String action) {
         String arn = names.arn(ref.accountId(), ref.id());
-        boolean mayKnow = caller.accountId().equals(ref.accountId()) && (caller.isAccountRoot()
+        return missing(caller, ref.accountId(), arn, "Key '" + arn + "' does not exist.", action);
+    }
+
+    /** The same rule for an alias that names no key. */
+    public KmsException missingAlias(Principal caller, KeyNames.AliasRef ref, String action) {
+        String arn = names.aliasArn(ref.accountId(), ref.name());
+        return missing(caller, ref.accountId(), arn, "Alias '" + ref.name() + "' does not exist.", action);
+    }
+
+    private KmsException missing(Principal caller, String accountId, String arn, String notFound, String action) {
+        boolean mayKnow = caller.accountId().equals(accountId) && (caller.isAccountRoot()
                 || identities.evaluate(caller, new AccessRequest(caller.arn(), "kms:DescribeKey", arn,
                         base(caller).build())) == Decision.ALLOW);
-        return mayKnow ? new KmsException(ErrorReason.NOT_FOUND, "Key '" + arn + "' does not exist.") : denied(caller, action);
+        return mayKnow ? new KmsException(ErrorReason.NOT_FOUND, notFound) : denied(caller, action);
     }
 
     /** Whether the caller's identity policies (not the key policy) allow a request. */

@@ -113,9 +113,8 @@ public final class KeyOperations {
             return new Target(find(caller, names.resolve(keyIdAliasOrArn, caller.accountId()), action), null);
         }
         KeyNames.AliasRef ref = names.resolveAlias(keyIdAliasOrArn, caller.accountId());
-        Alias alias = aliases.findAlias(ref.accountId(), ref.name()).orElseThrow(() -> ref.accountId().equals(caller.accountId())
-                ? new KmsException(ErrorReason.NOT_FOUND, "Alias '" + ref.name() + "' does not exist.")
-                : access.missingKey(caller, new KeyNames.KeyRef(ref.accountId(), new UUID(0, 0)), action));
+        Alias alias = aliases.findAlias(ref.accountId(), ref.name())
+                .orElseThrow(() -> access.missingAlias(caller, ref, action));
         return new Target(find(caller, new KeyNames.KeyRef(ref.accountId(), alias.keyId()), action), ref.name());
     }
 
