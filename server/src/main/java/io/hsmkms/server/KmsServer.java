@@ -17,6 +17,7 @@ import io.hsmkms.server.core.CryptoOperations;
 import io.hsmkms.server.core.Grants;
 import io.hsmkms.server.core.KeyDeletion;
 import io.hsmkms.server.core.KeyRotation;
+import io.hsmkms.server.core.OrphanReconciler;
 import io.hsmkms.server.core.KeyPolicies;
 import io.hsmkms.server.core.KeyNames;
 import io.hsmkms.server.core.KeyOperations;
@@ -43,11 +44,14 @@ public final class KmsServer implements AutoCloseable {
 
     /** How often the deletion and rotation jobs look for due keys. */
     private static final Duration JOB_INTERVAL = Duration.ofMinutes(1);
+    /** Long enough that a create or rotation in flight is never mistaken for an orphan twice. */
+    private static final Duration RECONCILE_INTERVAL = Duration.ofMinutes(10);
 
     private final Server server;
     private final Hsm hsm;
     private final KeyDeletion keyDeletion;
     private final KeyRotation keyRotation;
+    private final OrphanReconciler reconciler;
     private final HealthStatusManager health = new HealthStatusManager();
     private final ScheduledExecutorService background = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "kms-background");
@@ -72,6 +76,7 @@ public final class KmsServer implements AutoCloseable {
         Aliases aliases = new Aliases(store, keys, names, access, clock);
         this.keyDeletion = new KeyDeletion(hsm, store, clock);
         this.keyRotation = new KeyRotation(keys, store, clock);
+        this.reconciler = new OrphanReconciler(hsm, store);
         Authenticator authenticator = new Authenticator(security.identities(), security.tokens(),
                 security.insecureDevPrincipal());
         this.server = builder
@@ -89,7 +94,21 @@ public final class KmsServer implements AutoCloseable {
                 HEALTH_INTERVAL.toMillis(), HEALTH_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
         background.scheduleWithFixedDelay(this::deleteDueKeys, 0, JOB_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
         background.scheduleWithFixedDelay(this::rotateDueKeys, 0, JOB_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        background.scheduleWithFixedDelay(this::reconcile, 0, RECONCILE_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
         return this;
+    }
+
+    /**
+     * Finds HSM objects no metadata names (reported the first time, destroyed when still orphaned
+     * on the next run) and metadata naming missing objects; runs at start and every 10 minutes.
+     */
+    public OrphanReconciler.Report reconcile() {
+        try {
+            return reconciler.run();
+        } catch (RuntimeException e) {
+            LOG.warn("reconciliation run failed: {}", e.getClass().getSimpleName());
+            return new OrphanReconciler.Report(java.util.List.of(), java.util.List.of(), java.util.List.of());
+        }
     }
 
     /** Rotates the keys whose automatic rotation date has come (also run every minute); returns how many. */

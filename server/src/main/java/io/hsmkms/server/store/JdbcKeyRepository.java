@@ -489,6 +489,18 @@ public final class JdbcKeyRepository implements MetadataStore {
     }
 
     @Override
+    public List<ManagedKey> scan(UUID after, int limit) {
+        return inTransaction("scan keys", connection -> {
+            try (PreparedStatement query = connection.prepareStatement(
+                    "SELECT " + KEY_COLUMNS + " FROM cmk WHERE id > ? ORDER BY id LIMIT ?")) {
+                query.setString(1, after == null ? "" : after.toString());
+                query.setInt(2, limit);
+                return readKeys(connection, query);
+            }
+        });
+    }
+
+    @Override
     public List<ManagedKey> dueForRotation(java.time.Instant now, int limit) {
         return inTransaction("find keys due for rotation", connection -> {
             try (PreparedStatement query = connection.prepareStatement("SELECT " + KEY_COLUMNS + " FROM cmk "

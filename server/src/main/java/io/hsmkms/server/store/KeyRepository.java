@@ -32,6 +32,9 @@ public interface KeyRepository extends AutoCloseable {
     /** Keys pending deletion (or being deleted) whose deletion date is not after {@code now}. */
     List<ManagedKey> dueForDeletion(java.time.Instant now, int limit);
 
+    /** Keys of every account ordered by id, after {@code after} (null: from the start); for maintenance jobs. */
+    List<ManagedKey> scan(UUID after, int limit);
+
     /** Enabled keys with automatic rotation whose next rotation date is not after {@code now}. */
     List<ManagedKey> dueForRotation(java.time.Instant now, int limit);
 

@@ -1,0 +1,69 @@
+package io.hsmkms.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.hsmkms.proto.v1.CreateKeyRequest;
+import io.hsmkms.proto.v1.EncryptRequest;
+import io.hsmkms.proto.v1.KeyMetadata;
+import io.hsmkms.server.core.OrphanReconciler;
+import io.hsmkms.server.testing.KmsTestServer;
+import com.google.protobuf.ByteString;
+import java.nio.file.Path;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Orphan HSM objects (what a crash between HSM write and metadata write leaves) are found and removed. */
+class ReconciliationTest {
+    @TempDir
+    static Path dataDir;
+    private static KmsTestServer server;
+
+    @BeforeAll
+    static void start() {
+        server = KmsTestServer.start(dataDir);
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    @Test
+    void orphans_areReportedFirst_thenDestroyed_whileRealKeysAndForeignObjectsStay() {
+        KeyMetadata key = server.kms().createKey(CreateKeyRequest.getDefaultInstance()).getKeyMetadata();
+        String real = "hsmkms/" + key.getKeyId() + "/1";
+        String orphanKey = "hsmkms/" + UUID.randomUUID() + "/1";
+        String orphanVersion = "hsmkms/" + key.getKeyId() + "/2";
+        String foreign = "payroll/master-key";
+        server.hsm().generateAesKey(orphanKey);
+        server.hsm().generateAesKey(orphanVersion);
+        server.hsm().generateAesKey(foreign);
+
+        OrphanReconciler.Report first = server.server().reconcile();
+
+        assertThat(first.newOrphans()).containsExactlyInAnyOrder(orphanKey, orphanVersion);
+        assertThat(first.destroyed()).isEmpty();
+        assertThat(first.missingMaterial()).isEmpty();
+        assertThat(server.hsm().listKeyLabels()).contains(orphanKey, orphanVersion);
+
+        OrphanReconciler.Report second = server.server().reconcile();
+
+        assertThat(second.destroyed()).containsExactlyInAnyOrder(orphanKey, orphanVersion);
+        assertThat(server.hsm().listKeyLabels()).contains(real, foreign).doesNotContain(orphanKey, orphanVersion);
+        assertThat(server.kms().encrypt(EncryptRequest.newBuilder().setKeyId(key.getKeyId())
+                .setPlaintext(ByteString.copyFromUtf8("still fine")).build()).getKeyId()).isEqualTo(key.getArn());
+        assertThat(server.server().reconcile().newOrphans()).isEmpty();
+    }
+
+    @Test
+    void metadataNamingMissingMaterial_isReported() {
+        KeyMetadata key = server.kms().createKey(CreateKeyRequest.getDefaultInstance()).getKeyMetadata();
+        String label = "hsmkms/" + key.getKeyId() + "/1";
+        server.hsm().destroyKey(new io.hsmkms.hsm.HsmKeyRef(label));
+
+        assertThat(server.server().reconcile().missingMaterial()).contains(label);
+    }
+}
