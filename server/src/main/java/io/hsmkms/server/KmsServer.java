@@ -14,6 +14,7 @@ import io.hsmkms.server.auth.IdentityRegistry;
 import io.hsmkms.server.core.AccessControl;
 import io.hsmkms.server.core.Aliases;
 import io.hsmkms.server.core.CryptoOperations;
+import io.hsmkms.server.core.EncryptionCounter;
 import io.hsmkms.server.core.Grants;
 import io.hsmkms.server.core.KeyDeletion;
 import io.hsmkms.server.core.KeyRotation;
@@ -46,11 +47,13 @@ public final class KmsServer implements AutoCloseable {
     private static final Duration JOB_INTERVAL = Duration.ofMinutes(1);
     /** Long enough that a create or rotation in flight is never mistaken for an orphan twice. */
     private static final Duration RECONCILE_INTERVAL = Duration.ofMinutes(10);
+    private static final Duration COUNT_FLUSH_INTERVAL = Duration.ofSeconds(10);
 
     private final Server server;
     private final Hsm hsm;
     private final KeyDeletion keyDeletion;
     private final KeyRotation keyRotation;
+    private final EncryptionCounter counter;
     private final OrphanReconciler reconciler;
     private final HealthStatusManager health = new HealthStatusManager();
     private final ScheduledExecutorService background = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -66,21 +69,31 @@ public final class KmsServer implements AutoCloseable {
      */
     public record Security(IdentityRegistry identities, BearerTokens tokens, String insecureDevPrincipal) {}
 
+    /**
+     * @param maxInboundMessageBytes   larger requests are refused by the transport
+     * @param maxEncryptionsPerVersion a key whose current version has done this many encryptions is rotated
+     */
+    public record Limits(int maxInboundMessageBytes, long maxEncryptionsPerVersion) {
+        public static final Limits DEFAULT = new Limits(ServerConfig.MAX_INBOUND_MESSAGE_BYTES,
+                ServerConfig.DEFAULT_MAX_ENCRYPTIONS_PER_VERSION);
+    }
+
     public KmsServer(ServerBuilder<?> builder, Hsm hsm, MetadataStore store, KeyNames names, Security security,
-                     int maxInboundMessageBytes, Clock clock) {
+                     Limits limits, Clock clock) {
         this.hsm = hsm;
         AccessControl access = new AccessControl(security.identities(), new KeyPolicies(), store, names, clock);
         KeyOperations keys = new KeyOperations(hsm, store, store, names, access, clock);
-        CryptoOperations crypto = new CryptoOperations(hsm, keys, names, access);
+        this.counter = new EncryptionCounter(store);
+        CryptoOperations crypto = new CryptoOperations(hsm, keys, names, access, counter);
         Grants grants = new Grants(store, keys, names, access, clock);
         Aliases aliases = new Aliases(store, keys, names, access, clock);
         this.keyDeletion = new KeyDeletion(hsm, store, clock);
-        this.keyRotation = new KeyRotation(keys, store, clock);
+        this.keyRotation = new KeyRotation(keys, store, counter, limits.maxEncryptionsPerVersion(), clock);
         this.reconciler = new OrphanReconciler(hsm, store);
         Authenticator authenticator = new Authenticator(security.identities(), security.tokens(),
                 security.insecureDevPrincipal());
         this.server = builder
-                .maxInboundMessageSize(maxInboundMessageBytes)
+                .maxInboundMessageSize(limits.maxInboundMessageBytes())
                 .addService(KmsServices.keyManagement(keys, crypto, grants, aliases, names, authenticator))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
@@ -95,6 +108,8 @@ public final class KmsServer implements AutoCloseable {
         background.scheduleWithFixedDelay(this::deleteDueKeys, 0, JOB_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
         background.scheduleWithFixedDelay(this::rotateDueKeys, 0, JOB_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
         background.scheduleWithFixedDelay(this::reconcile, 0, RECONCILE_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        background.scheduleWithFixedDelay(this::flushCounts, COUNT_FLUSH_INTERVAL.toMillis(),
+                COUNT_FLUSH_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
         return this;
     }
 
@@ -108,6 +123,14 @@ public final class KmsServer implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.warn("reconciliation run failed: {}", e.getClass().getSimpleName());
             return new OrphanReconciler.Report(java.util.List.of(), java.util.List.of(), java.util.List.of());
+        }
+    }
+
+    private void flushCounts() {
+        try {
+            counter.flush();
+        } catch (RuntimeException e) {
+            LOG.warn("flushing encryption counts failed: {}", e.getClass().getSimpleName());
         }
     }
 
@@ -155,6 +178,7 @@ public final class KmsServer implements AutoCloseable {
             server.shutdownNow();
             Thread.currentThread().interrupt();
         }
+        flushCounts();
     }
 
     private void checkHealth() {

@@ -54,7 +54,8 @@ public final class Main {
             return;
         }
         KmsServer server = new KmsServer(transport, hsm, repository, new KeyNames(config.region()),
-                security, config.maxInboundMessageBytes(), Clock.systemUTC());
+                security, new KmsServer.Limits(config.maxInboundMessageBytes(), config.maxEncryptionsPerVersion()),
+                Clock.systemUTC());
         server.start();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             LOG.info("shutting down");

@@ -20,6 +20,7 @@ public record ServerConfig(
         int port,
         String region,
         int maxInboundMessageBytes,
+        long maxEncryptionsPerVersion,
         Pkcs11Config pkcs11,
         Path identitiesFile,
         Path tokenKeyFile,
@@ -40,6 +41,12 @@ public record ServerConfig(
     public static final String TLS_KEY_FILE = "HSMKMS_TLS_KEY_FILE";
     public static final String TLS_CLIENT_CA_FILE = "HSMKMS_TLS_CLIENT_CA_FILE";
     public static final String INSECURE_DEV_PRINCIPAL = "HSMKMS_INSECURE_DEV_PRINCIPAL";
+    public static final String MAX_ENCRYPTIONS_PER_VERSION = "HSMKMS_MAX_ENCRYPTIONS_PER_VERSION";
+    /**
+     * 2^30: a quarter of NIST SP 800-38D's 2^32 limit for random 96-bit IVs, leaving room for counts
+     * a crash loses and for the lag between nodes.
+     */
+    public static final long DEFAULT_MAX_ENCRYPTIONS_PER_VERSION = 1L << 30;
 
     public static final int DEFAULT_PORT = 7700;
     public static final String DEFAULT_REGION = "local";
@@ -88,11 +95,28 @@ public record ServerConfig(
                 portNumber,
                 settings.getOrDefault(REGION, DEFAULT_REGION),
                 MAX_INBOUND_MESSAGE_BYTES,
+                maxEncryptions(settings),
                 Pkcs11Config.fromSettings(settings),
                 identities,
                 path(settings, TOKEN_KEY_FILE),
                 cert == null ? null : new Tls(cert, key, clientCa),
                 devPrincipal == null || devPrincipal.isBlank() ? null : devPrincipal.trim());
+    }
+
+    private static long maxEncryptions(Map<String, String> settings) {
+        String value = settings.get(MAX_ENCRYPTIONS_PER_VERSION);
+        if (value == null || value.isBlank()) {
+            return DEFAULT_MAX_ENCRYPTIONS_PER_VERSION;
+        }
+        try {
+            long n = Long.parseLong(value.trim());
+            if (n < 1 || n > (1L << 32)) {
+                throw new NumberFormatException();
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(MAX_ENCRYPTIONS_PER_VERSION + " must be 1..2^32");
+        }
     }
 
     private static Path path(Map<String, String> settings, String name) {

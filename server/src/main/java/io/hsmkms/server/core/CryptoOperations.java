@@ -26,12 +26,14 @@ public final class CryptoOperations {
     private final KeyOperations keys;
     private final KeyNames names;
     private final AccessControl access;
+    private final EncryptionCounter counter;
 
-    public CryptoOperations(Hsm hsm, KeyOperations keys, KeyNames names, AccessControl access) {
+    public CryptoOperations(Hsm hsm, KeyOperations keys, KeyNames names, AccessControl access, EncryptionCounter counter) {
         this.hsm = hsm;
         this.keys = keys;
         this.names = names;
         this.access = access;
+        this.counter = counter;
     }
 
     /** What Encrypt and the data-key calls return: the blob and the key that sealed it. */
@@ -142,6 +144,7 @@ public final class CryptoOperations {
         byte[] header = CiphertextCodec.header(key.id(), version.number(), iv);
         byte[] aad = CiphertextCodec.aad(header, context);
         byte[] sealed = HsmCalls.call(() -> hsm.encrypt(new HsmKeyRef(version.hsmLabel()), iv, aad, plaintext));
+        counter.record(key.id(), version.number());
         return CiphertextCodec.encode(new CiphertextBlob(key.id(), version.number(), iv, sealed));
     }
 

@@ -238,6 +238,11 @@ public final class KeyOperations {
                 r.onDemandCount()));
     }
 
+    /** Rotation because the current version has been used enough; the schedule stays as it is. */
+    ManagedKey rotateForUsage(ManagedKey key) {
+        return rotate(key, KeyVersion.RotationType.AUTOMATIC, key.rotation());
+    }
+
     /**
      * Material first, metadata second (as in CreateKey): the new HSM object exists before any
      * metadata names it; if the metadata write loses a race, the object is destroyed again.

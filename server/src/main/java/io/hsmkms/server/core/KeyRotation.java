@@ -6,8 +6,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Automatic rotation: keys whose next rotation date has come get a new backing version. Dates live
- * in the store, so the schedule survives restarts; the rotation's metadata write is optimistic, so
+ * Automatic rotation: keys whose next rotation date has come, and keys whose current version has
+ * done the configured number of encryptions, get a new backing version. Dates and counts live in
+ * the store, so both survive restarts; the rotation's metadata write is optimistic, so
  * of several runs racing for one key only one adds the version.
  */
 public final class KeyRotation {
@@ -16,17 +17,34 @@ public final class KeyRotation {
 
     private final KeyOperations keys;
     private final KeyRepository repository;
+    private final EncryptionCounter counter;
+    private final long maxEncryptionsPerVersion;
     private final Clock clock;
 
-    public KeyRotation(KeyOperations keys, KeyRepository repository, Clock clock) {
+    /** @param maxEncryptionsPerVersion rotate a key whose current version has done this many encryptions */
+    public KeyRotation(KeyOperations keys, KeyRepository repository, EncryptionCounter counter,
+                       long maxEncryptionsPerVersion, Clock clock) {
         this.keys = keys;
         this.repository = repository;
+        this.counter = counter;
+        this.maxEncryptionsPerVersion = maxEncryptionsPerVersion;
         this.clock = clock;
     }
 
-    /** Rotates every key that is due now; returns how many were rotated. */
+    /** Rotates every key that is due by date or by use; returns how many were rotated. */
     public int runOnce() {
         int rotated = 0;
+        counter.flush();
+        for (ManagedKey key : repository.overEncryptionBound(maxEncryptionsPerVersion, BATCH)) {
+            try {
+                ManagedKey after = keys.rotateForUsage(key);
+                LOG.info("key {} rotated to version {}: version {} reached {} encryptions", key.id(),
+                        after.currentVersion().number(), key.currentVersion().number(), maxEncryptionsPerVersion);
+                rotated++;
+            } catch (KmsException e) {
+                LOG.warn("key {} not rotated this time: {}", key.id(), e.reason().exceptionName());
+            }
+        }
         for (ManagedKey key : repository.dueForRotation(clock.instant(), BATCH)) {
             try {
                 ManagedKey after = keys.rotateAutomatically(key);

@@ -489,6 +489,36 @@ public final class JdbcKeyRepository implements MetadataStore {
     }
 
     @Override
+    public void addEncryptions(Map<io.hsmkms.server.core.EncryptionCounter.VersionId, Long> counts) {
+        inTransaction("add encryption counts", connection -> {
+            try (PreparedStatement update = connection.prepareStatement(
+                    "UPDATE cmk_version SET encryptions = encryptions + ? WHERE cmk_id = ? AND version = ?")) {
+                for (Map.Entry<io.hsmkms.server.core.EncryptionCounter.VersionId, Long> count : counts.entrySet()) {
+                    update.setLong(1, count.getValue());
+                    update.setString(2, count.getKey().keyId().toString());
+                    update.setInt(3, count.getKey().version());
+                    update.addBatch();
+                }
+                update.executeBatch();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public List<ManagedKey> overEncryptionBound(long bound, int limit) {
+        return inTransaction("find keys over the encryption bound", connection -> {
+            try (PreparedStatement query = connection.prepareStatement("SELECT " + KEY_COLUMNS + " FROM cmk WHERE state = "
+                    + "'ENABLED' AND id IN (SELECT v.cmk_id FROM cmk_version v WHERE v.encryptions >= ? AND v.version = "
+                    + "(SELECT MAX(w.version) FROM cmk_version w WHERE w.cmk_id = v.cmk_id)) ORDER BY id LIMIT ?")) {
+                query.setLong(1, bound);
+                query.setInt(2, limit);
+                return readKeys(connection, query);
+            }
+        });
+    }
+
+    @Override
     public List<ManagedKey> scan(UUID after, int limit) {
         return inTransaction("scan keys", connection -> {
             try (PreparedStatement query = connection.prepareStatement(

@@ -38,6 +38,12 @@ public interface KeyRepository extends AutoCloseable {
     /** Enabled keys with automatic rotation whose next rotation date is not after {@code now}. */
     List<ManagedKey> dueForRotation(java.time.Instant now, int limit);
 
+    /** Adds encryption counts to backing versions (versions of deleted keys are skipped). */
+    void addEncryptions(java.util.Map<io.hsmkms.server.core.EncryptionCounter.VersionId, Long> counts);
+
+    /** Enabled keys whose current version has done at least {@code bound} encryptions. */
+    List<ManagedKey> overEncryptionBound(long bound, int limit);
+
     /** Removes a key's metadata with its versions, tags, aliases and grants, in one transaction. */
     void deleteKey(UUID id);
 

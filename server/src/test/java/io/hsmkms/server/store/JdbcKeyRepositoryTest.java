@@ -152,6 +152,27 @@ class JdbcKeyRepositoryTest {
     }
 
     @Test
+    void encryptionCounts_addUp_andOnlyTheCurrentVersionOfEnabledKeysCounts() {
+        UUID id = UUID.randomUUID();
+        Instant now = Instant.parse("2026-01-01T00:00:00Z");
+        ManagedKey key = repository.insert(new ManagedKey(id, ACCOUNT, now, "", KeyState.ENABLED, KeySpec.SYMMETRIC_DEFAULT,
+                KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM, List.of(new KeyVersion(1, "hsmkms/" + id + "/1", now),
+                        new KeyVersion(2, "hsmkms/" + id + "/2", now)), "{}", Map.of(), null, ManagedKey.Rotation.OFF, 0));
+        var v1 = new io.hsmkms.server.core.EncryptionCounter.VersionId(id, 1);
+        var v2 = new io.hsmkms.server.core.EncryptionCounter.VersionId(id, 2);
+
+        repository.addEncryptions(Map.of(v1, 100L));
+        assertThat(repository.overEncryptionBound(50, 10)).as("version 1 is not current").isEmpty();
+        repository.addEncryptions(Map.of(v2, 30L));
+        repository.addEncryptions(Map.of(v2, 30L));
+        assertThat(repository.overEncryptionBound(60, 10)).extracting(ManagedKey::id).containsExactly(id);
+        assertThat(repository.overEncryptionBound(61, 10)).isEmpty();
+
+        repository.update(key.withState(KeyState.DISABLED));
+        assertThat(repository.overEncryptionBound(60, 10)).isEmpty();
+    }
+
+    @Test
     void reopening_theSameDirectory_keepsEverything() {
         ManagedKey stored = repository.update(repository.insert(key(UUID.randomUUID(), ACCOUNT)).withState(KeyState.DISABLED));
         repository.close();

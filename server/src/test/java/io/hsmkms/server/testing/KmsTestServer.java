@@ -40,13 +40,12 @@ public final class KmsTestServer implements AutoCloseable {
     private final ManagedChannel channel;
 
     private KmsTestServer(SoftHsmToken token, Path dataDir, KmsServer.Security security, NettyServerBuilder transport,
-                          NettyChannelBuilder client) throws IOException {
+                          NettyChannelBuilder client, KmsServer.Limits limits) throws IOException {
         this.token = token;
         this.dataDir = dataDir;
         this.hsm = new CountingHsm(SunPkcs11Hsm.open(token.config()));
         this.repository = JdbcKeyRepository.embedded(dataDir);
-        this.server = new KmsServer(transport, hsm, repository, new KeyNames(REGION), security,
-                ServerConfig.MAX_INBOUND_MESSAGE_BYTES, clock).start();
+        this.server = new KmsServer(transport, hsm, repository, new KeyNames(REGION), security, limits, clock).start();
         this.channel = client == null
                 ? NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build()
                 : client.build();
@@ -54,8 +53,13 @@ public final class KmsTestServer implements AutoCloseable {
 
     /** A plaintext loopback server whose unauthenticated callers act as the account root (insecure dev mode). */
     public static KmsTestServer start(Path dataDir) {
+        return start(dataDir, KmsServer.Limits.DEFAULT);
+    }
+
+    /** The same, with other limits (e.g. a tiny encryption bound to see usage-based rotation). */
+    public static KmsTestServer start(Path dataDir, KmsServer.Limits limits) {
         return start(dataDir, new KmsServer.Security(IdentityRegistry.empty(), null, ROOT),
-                NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)), null);
+                NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)), null, limits);
     }
 
     /**
@@ -65,9 +69,14 @@ public final class KmsTestServer implements AutoCloseable {
      */
     public static KmsTestServer start(Path dataDir, KmsServer.Security security, NettyServerBuilder transport,
                                       NettyChannelBuilder client) {
+        return start(dataDir, security, transport, client, KmsServer.Limits.DEFAULT);
+    }
+
+    private static KmsTestServer start(Path dataDir, KmsServer.Security security, NettyServerBuilder transport,
+                                       NettyChannelBuilder client, KmsServer.Limits limits) {
         SoftHsmToken token = SoftHsmToken.create();
         try {
-            return new KmsTestServer(token, dataDir, security, transport, client);
+            return new KmsTestServer(token, dataDir, security, transport, client, limits);
         } catch (IOException | RuntimeException e) {
             token.close();
             throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
