@@ -109,14 +109,16 @@ public final class SoftHsmToken implements AutoCloseable {
 
     /**
      * Runs OpenSC's pkcs11-tool against this token, logged in; the PIN goes through the
-     * environment, not the command line. Returns stdout+stderr and the exit code.
+     * environment, not the command line. Returns the exit code and stdout followed by stderr (kept
+     * apart: interleaved, a warning can land in the middle of a listed label).
      */
     public ToolResult pkcs11Tool(String... args) {
         List<String> command = new ArrayList<>(List.of("pkcs11-tool", "--module", LIBRARY.toString(),
                 "--slot", Long.toString(slot), "--login", "--pin", "env:HSMKMS_TEST_PIN"));
         command.addAll(List.of(args));
         try {
-            ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+            Path errors = Files.createTempFile("pkcs11-tool", ".err");
+            ProcessBuilder builder = new ProcessBuilder(command).redirectError(errors.toFile());
             builder.environment().put("SOFTHSM2_CONF", conf.toString());
             builder.environment().put("HSMKMS_TEST_PIN", pin);
             Process process = builder.start();
@@ -125,7 +127,9 @@ public final class SoftHsmToken implements AutoCloseable {
                 process.destroyForcibly();
                 throw new IllegalStateException("pkcs11-tool timed out");
             }
-            return new ToolResult(process.exitValue(), out);
+            String err = Files.readString(errors, StandardCharsets.UTF_8);
+            Files.deleteIfExists(errors);
+            return new ToolResult(process.exitValue(), out + "\n" + err);
         } catch (IOException e) {
             throw new IllegalStateException("cannot run pkcs11-tool (package opensc)", e);
         } catch (InterruptedException e) {

@@ -88,6 +88,13 @@ public final class ServerProcess implements AutoCloseable {
         return process.exitValue();
     }
 
+    /** SIGKILL: no shutdown hook, no flush, as in a power cut or an OOM kill. */
+    public void kill() throws InterruptedException {
+        channel.shutdownNow();
+        process.destroyForcibly();
+        process.waitFor(60, TimeUnit.SECONDS);
+    }
+
     @Override
     public void close() {
         channel.shutdownNow();
