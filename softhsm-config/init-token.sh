@@ -5,6 +5,7 @@
 #   DATA_DIR/softhsm/so.pin          random security-officer PIN, mode 0600
 # Idempotent: when the token exists it changes nothing. PINs are never printed.
 set -euo pipefail
+set +x  # never trace: the PINs pass through this script's command lines
 
 if [ $# -ne 1 ]; then
   echo "usage: $0 DATA_DIR" >&2
@@ -21,6 +22,9 @@ mkdir -p "$hsm_dir/tokens"
 chmod 700 "$hsm_dir"
 sed "s#@TOKENDIR@#$hsm_dir/tokens#" "$here/softhsm2.conf.template" > "$conf"
 export SOFTHSM2_CONF="$conf"
+# Two first starts at once must not initialise two tokens.
+exec 9> "$hsm_dir/.init.lock"
+flock 9
 
 if softhsm2-util --show-slots 2>/dev/null | grep -Eq "^[[:space:]]*Label:[[:space:]]+${label}[[:space:]]*$"; then
   if [ ! -s "$hsm_dir/user.pin" ]; then
@@ -30,9 +34,12 @@ if softhsm2-util --show-slots 2>/dev/null | grep -Eq "^[[:space:]]*Label:[[:spac
   fi
   echo "SoftHSM token '$label' already initialised in $hsm_dir"
 else
-  # 128-bit random PINs as hex; umask 077 makes the files 0600 from the moment they exist.
-  od -An -tx1 -N16 /dev/urandom | tr -d ' \n' > "$hsm_dir/user.pin"
-  od -An -tx1 -N16 /dev/urandom | tr -d ' \n' > "$hsm_dir/so.pin"
+  # 128-bit random PINs as hex; umask 077 makes the files 0600 from the moment they exist, and the
+  # rename makes each appear whole or not at all.
+  for name in user so; do
+    od -An -tx1 -N16 /dev/urandom | tr -d ' \n' > "$hsm_dir/$name.pin.tmp"
+    mv "$hsm_dir/$name.pin.tmp" "$hsm_dir/$name.pin"
+  done
   softhsm2-util --init-token --free --label "$label" \
     --so-pin "$(cat "$hsm_dir/so.pin")" --pin "$(cat "$hsm_dir/user.pin")" >/dev/null
   echo "SoftHSM token '$label' initialised in $hsm_dir"

@@ -54,6 +54,14 @@ hsmkms_select_java() {
   hsmkms_quiet_maven
 }
 
+# Maven builds the project; say so plainly when it is missing.
+hsmkms_require_maven() {
+  if ! command -v mvn >/dev/null 2>&1; then
+    echo "HSM-KMS builds with Maven 3.8+ and found no mvn on PATH. Install it: apt-get install -y maven" >&2
+    return 1
+  fi
+}
+
 # Maven 3.8's bundled Guava uses sun.misc.Unsafe, which JDK 24+ warns about on every run.
 hsmkms_quiet_maven() {
   local major

@@ -73,6 +73,26 @@ class InitTokenScriptTest {
         assertThat(dataDir.resolve("softhsm").resolve("user.pin")).doesNotExist();
     }
 
+    @Test
+    void concurrentFirstRuns_initialiseExactlyOneToken() throws Exception {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(3);
+        try {
+            List<java.util.concurrent.Future<Result>> runs = new java.util.ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                runs.add(pool.submit(() -> run(List.of(SCRIPT.toString(), dataDir.toString()), Map.of())));
+            }
+            for (java.util.concurrent.Future<Result> r : runs) {
+                assertThat(r.get().exitCode()).as(r.get().output()).isZero();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        String slots = run(List.of("softhsm2-util", "--show-slots"),
+                Map.of("SOFTHSM2_CONF", dataDir.resolve("softhsm").resolve("softhsm2.conf").toString())).output();
+
+        assertThat(slots.split("Label:\\s+hsmkms\\s*\\n", -1)).as("exactly one token labelled hsmkms").hasSize(2);
+    }
+
     private record Result(int exitCode, String output) {}
 
     private static Result run(List<String> command, Map<String, String> env) throws IOException, InterruptedException {

@@ -49,6 +49,10 @@ public final class JdbcKeyRepository implements MetadataStore {
     /** An H2 database in {@code <dataDir>/metadata}, created on first use. */
     public static JdbcKeyRepository embedded(Path dataDir) {
         Path file = dataDir.resolve("metadata").resolve("hsmkms").toAbsolutePath();
+        if (file.toString().contains(";")) {
+            // H2 would read whatever follows a ';' in the URL as settings.
+            throw new IllegalArgumentException("the data directory path must not contain ';'");
+        }
         // DB_CLOSE_ON_EXIT=FALSE: the server's shutdown hook closes the pool; H2 must not race it.
         JdbcConnectionPool pool = JdbcConnectionPool.create("jdbc:h2:file:" + file + ";DB_CLOSE_ON_EXIT=FALSE", "hsmkms", "");
         pool.setMaxConnections(32);
