@@ -58,8 +58,7 @@ class MutualTlsTest {
         SslContextBuilder tls = GrpcSslContexts.forServer(pki.serverCertificate().toFile(), pki.serverKey().toFile())
                 .trustManager(pki.caCertificate().toFile()).clientAuth(ClientAuth.OPTIONAL);
         server = KmsTestServer.start(dir.resolve("data"), new KmsServer.Security(identities, null, null),
-                NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).sslContext(tls.build()),
-                NettyChannelBuilder.forAddress("localhost", 1).usePlaintext());
+                NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).sslContext(tls.build()), null);
     }
 
     @AfterAll
