@@ -14,6 +14,30 @@ public interface Hsm extends AutoCloseable {
      */
     HsmKeyRef generateAesKey(String label);
 
+    /**
+     * Creates a persistent, sensitive, non-extractable AES key object from key material a customer
+     * brings (imported key material). The caller zeroes {@code material} afterwards; this copy is
+     * dropped as soon as the token holds it. Labels are never reused, as for generated keys.
+     */
+    HsmKeyRef importAesKey(String label, byte[] material);
+
+    /** The key check value of an AES key: AES-ECB of a zero block, computed in the token. */
+    byte[] keyCheckValue(HsmKeyRef key);
+
+    /**
+     * A fresh RSA key pair for wrapping key material on its way into the token. The private key is
+     * a sensitive, non-extractable session object: it disappears with the returned handle.
+     */
+    RsaUnwrapper generateRsaUnwrapper(int bits);
+
+    /** An RSA private key inside the token, usable only for raw RSA decryption. */
+    interface RsaUnwrapper {
+        java.security.interfaces.RSAPublicKey publicKey();
+
+        /** m = c^d mod n, left-padded to the modulus length; padding is the caller's to check. */
+        byte[] rawDecrypt(byte[] ciphertext);
+    }
+
     /** AES-GCM with a 128-bit tag; returns ciphertext followed by the tag. */
     byte[] encrypt(HsmKeyRef key, byte[] iv, byte[] aad, byte[] plaintext);
 

@@ -17,6 +17,7 @@ import io.hsmkms.server.core.CryptoOperations;
 import io.hsmkms.server.core.EncryptionCounter;
 import io.hsmkms.server.core.Grants;
 import io.hsmkms.server.core.KeyDeletion;
+import io.hsmkms.server.core.KeyImports;
 import io.hsmkms.server.core.KeyRotation;
 import io.hsmkms.server.core.OrphanReconciler;
 import io.hsmkms.server.core.KeyPolicies;
@@ -54,6 +55,7 @@ public final class KmsServer implements AutoCloseable {
     private final KeyDeletion keyDeletion;
     private final KeyRotation keyRotation;
     private final EncryptionCounter counter;
+    private final KeyImports imports;
     private final OrphanReconciler reconciler;
     private final HealthStatusManager health = new HealthStatusManager();
     private final ScheduledExecutorService background = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -87,6 +89,7 @@ public final class KmsServer implements AutoCloseable {
         CryptoOperations crypto = new CryptoOperations(hsm, keys, names, access, counter);
         Grants grants = new Grants(store, keys, names, access, clock);
         Aliases aliases = new Aliases(store, keys, names, access, clock);
+        this.imports = new KeyImports(hsm, store, keys, names, access, clock);
         this.keyDeletion = new KeyDeletion(hsm, store, clock);
         this.keyRotation = new KeyRotation(keys, store, counter, limits.maxEncryptionsPerVersion(), clock);
         this.reconciler = new OrphanReconciler(hsm, store);
@@ -94,7 +97,7 @@ public final class KmsServer implements AutoCloseable {
                 security.insecureDevPrincipal());
         this.server = builder
                 .maxInboundMessageSize(limits.maxInboundMessageBytes())
-                .addService(KmsServices.keyManagement(keys, crypto, grants, aliases, names, authenticator))
+                .addService(KmsServices.keyManagement(keys, crypto, grants, aliases, imports, names, authenticator))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .build();
@@ -144,10 +147,13 @@ public final class KmsServer implements AutoCloseable {
         }
     }
 
-    /** Destroys the keys whose deletion window has ended (also run every minute); returns how many. */
+    /**
+     * Destroys the keys whose deletion window has ended and imported material whose ValidTo has
+     * passed (also run every minute); returns how many keys were affected.
+     */
     public synchronized int deleteDueKeys() {
         try {
-            return keyDeletion.runOnce();
+            return keyDeletion.runOnce() + imports.expire();
         } catch (RuntimeException e) {
             // The next run retries; a scheduled task that throws would never run again.
             LOG.warn("key deletion run failed: {}", e.getClass().getSimpleName());

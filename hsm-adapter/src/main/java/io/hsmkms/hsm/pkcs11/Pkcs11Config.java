@@ -99,6 +99,24 @@ public record Pkcs11Config(
                 "  CKA_VERIFY = false",
                 "  CKA_DERIVE = false",
                 "}",
+                // Imported key material gets the same limits; it cannot be "always sensitive" or
+                // "local", which is how pkcs11-tool tells imported keys apart.
+                "attributes(import, CKO_SECRET_KEY, CKK_AES) = {",
+                "  CKA_SENSITIVE = true",
+                "  CKA_EXTRACTABLE = false",
+                "  CKA_ENCRYPT = true",
+                "  CKA_DECRYPT = true",
+                "  CKA_WRAP = false",
+                "  CKA_UNWRAP = false",
+                "  CKA_SIGN = false",
+                "  CKA_VERIFY = false",
+                "  CKA_DERIVE = false",
+                "}",
+                // Wrapping keys for imports: the private half never leaves the token.
+                "attributes(generate, CKO_PRIVATE_KEY, CKK_RSA) = {",
+                "  CKA_SENSITIVE = true",
+                "  CKA_EXTRACTABLE = false",
+                "}",
                 "");
     }
 

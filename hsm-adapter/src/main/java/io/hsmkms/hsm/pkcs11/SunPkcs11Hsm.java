@@ -22,6 +22,10 @@ import javax.crypto.Cipher;
 import javax.crypto.KeyGenerator;
 import javax.crypto.SecretKey;
 import javax.crypto.spec.GCMParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.interfaces.RSAPublicKey;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -108,6 +112,74 @@ public final class SunPkcs11Hsm implements Hsm {
             }
             return ref;
         });
+    }
+
+    @Override
+    public HsmKeyRef importAesKey(String label, byte[] material) {
+        HsmKeyRef ref = new HsmKeyRef(label);
+        if (material.length != 16 && material.length != 24 && material.length != 32) {
+            throw new IllegalArgumentException("AES key material is 16, 24 or 32 bytes");
+        }
+        return withPermit("import key", () -> {
+            synchronized (keyStoreLock) {
+                if (keyStore.containsAlias(label) || reloadedContains(label)) {
+                    throw new HsmException(Reason.ALREADY_EXISTS, "import key");
+                }
+                keyStore.setEntry(label, new KeyStore.SecretKeyEntry(new SecretKeySpec(material, "AES")), null);
+                Key tokenKey = keyStore.getKey(label, null);
+                if (tokenKey == null) {
+                    throw new HsmException(Reason.DEVICE, "import key");
+                }
+                keys.put(label, tokenKey);
+            }
+            return ref;
+        });
+    }
+
+    @Override
+    public byte[] keyCheckValue(HsmKeyRef key) {
+        Key handle = handle(key);
+        return withPermit("key check value", () -> {
+            Cipher cipher = Cipher.getInstance("AES/ECB/NoPadding", provider);
+            cipher.init(Cipher.ENCRYPT_MODE, handle);
+            return cipher.doFinal(new byte[16]);
+        });
+    }
+
+    @Override
+    public RsaUnwrapper generateRsaUnwrapper(int bits) {
+        if (bits != 2048 && bits != 3072 && bits != 4096) {
+            throw new IllegalArgumentException("RSA wrapping keys are 2048, 3072 or 4096 bits");
+        }
+        KeyPair pair = withPermit("generate wrapping key", () -> {
+            KeyPairGenerator generator = KeyPairGenerator.getInstance("RSA", provider);
+            generator.initialize(bits);
+            return generator.generateKeyPair();
+        });
+        RSAPublicKey publicKey = (RSAPublicKey) pair.getPublic();
+        return new RsaUnwrapper() {
+            @Override
+            public RSAPublicKey publicKey() {
+                return publicKey;
+            }
+
+            @Override
+            public byte[] rawDecrypt(byte[] ciphertext) {
+                byte[] decrypted = withPermit("unwrap", () -> {
+                    Cipher cipher = Cipher.getInstance("RSA/ECB/NoPadding", provider);
+                    cipher.init(Cipher.DECRYPT_MODE, pair.getPrivate());
+                    return cipher.doFinal(ciphertext);
+                });
+                int length = (publicKey.getModulus().bitLength() + 7) / 8;
+                if (decrypted.length == length) {
+                    return decrypted;
+                }
+                byte[] padded = new byte[length];
+                System.arraycopy(decrypted, 0, padded, length - decrypted.length, decrypted.length);
+                java.util.Arrays.fill(decrypted, (byte) 0);
+                return padded;
+            }
+        };
     }
 
     @Override

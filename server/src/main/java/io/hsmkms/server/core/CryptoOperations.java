@@ -162,6 +162,9 @@ public final class CryptoOperations {
     }
 
     private void requireUsable(ManagedKey key) {
+        if (key.state() == KeyState.PENDING_IMPORT) {
+            throw new KmsException(ErrorReason.INVALID_STATE, "Key '" + names.arn(key) + "' has no key material.");
+        }
         if (key.state() == KeyState.PENDING_DELETION || key.state() == KeyState.DELETING) {
             throw new KmsException(ErrorReason.INVALID_STATE, "Key '" + names.arn(key) + "' is pending deletion.");
         }

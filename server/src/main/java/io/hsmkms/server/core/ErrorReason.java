@@ -16,6 +16,9 @@ public enum ErrorReason {
     ACCESS_DENIED("AccessDeniedException"),
     LIMIT_EXCEEDED("LimitExceededException"),
     INVALID_GRANT_TOKEN("InvalidGrantTokenException"),
+    INVALID_IMPORT_TOKEN("InvalidImportTokenException"),
+    INCORRECT_KEY_MATERIAL("IncorrectKeyMaterialException"),
+    UNSUPPORTED_OPERATION("UnsupportedOperationException"),
     THROTTLING("ThrottlingException"),
     DEPENDENCY_TIMEOUT("DependencyTimeoutException"),
     /** The HSM failed or cannot be reached; same name as INTERNAL but a retryable status. */

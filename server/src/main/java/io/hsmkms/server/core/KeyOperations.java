@@ -65,14 +65,14 @@ public final class KeyOperations {
      * @param policy the key policy JSON, or empty for the account's default policy
      * @param tags   tags for the new key; setting them also needs kms:TagResource (identity policy)
      */
-    public ManagedKey create(Principal caller, String description, KeySpec spec, KeyUsage usage, String policy,
-                             boolean bypassLockoutCheck, Map<String, String> tags) {
+    public ManagedKey create(Principal caller, String description, KeySpec spec, KeyUsage usage, KeyOrigin origin,
+                             String policy, boolean bypassLockoutCheck, Map<String, String> tags) {
         requireDescription(description);
         Tags.validate(tags);
         Tags.requireWithinLimit(tags);
         String policyText = policy.isEmpty() ? KeyPolicies.defaultPolicy(caller.accountId()) : policy;
         PolicyDocument document = KeyPolicies.parse(policyText);
-        access.requireAccountAction(caller, "kms:CreateKey", c -> c.put("kms:KeyOrigin", KeyOrigin.HSM.name())
+        access.requireAccountAction(caller, "kms:CreateKey", c -> c.put("kms:KeyOrigin", origin.name())
                 .put("kms:KeySpec", spec.name()).put("kms:KeyUsage", usage.name()));
         if (!tags.isEmpty()) {
             access.requireAccountAction(caller, "kms:TagResource", Tags.requestTags(tags));
@@ -83,12 +83,17 @@ public final class KeyOperations {
             requireCallerKeepsControl(caller, document, names.arn(caller.accountId(), id));
         }
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+        if (origin == KeyOrigin.EXTERNAL) {
+            // No material yet: ImportKeyMaterial brings it.
+            return repository.insert(new ManagedKey(id, caller.accountId(), now, description, KeyState.PENDING_IMPORT, spec,
+                    usage, origin, List.of(), policyText, tags, null, ManagedKey.Rotation.OFF, ManagedKey.Imported.NONE, 0));
+        }
         String label = hsmLabel(id, 1);
         // Material first, metadata second: a crash in between leaves an orphan HSM object, never
         // metadata that points at missing material.
         HsmKeyRef ref = HsmCalls.call(() -> hsm.generateAesKey(label));
         ManagedKey key = new ManagedKey(id, caller.accountId(), now, description, KeyState.ENABLED, spec, usage,
-                KeyOrigin.HSM, List.of(new KeyVersion(1, ref.label(), now)), policyText, tags, null, ManagedKey.Rotation.OFF, 0);
+                KeyOrigin.HSM, List.of(new KeyVersion(1, ref.label(), now)), policyText, tags, null, ManagedKey.Rotation.OFF, ManagedKey.Imported.NONE, 0);
         try {
             return repository.insert(key);
         } catch (RuntimeException e) {
@@ -141,6 +146,7 @@ public final class KeyOperations {
         ManagedKey key = authorized(caller, keyIdOrArn, "kms:EnableKey");
         return change(key, k -> {
             requireNotPendingDeletion(k);
+            requireMaterial(k);
             return k.state() == KeyState.ENABLED ? null : k.withState(KeyState.ENABLED);
         });
     }
@@ -149,6 +155,7 @@ public final class KeyOperations {
         ManagedKey key = authorized(caller, keyIdOrArn, "kms:DisableKey");
         return change(key, k -> {
             requireNotPendingDeletion(k);
+            requireMaterial(k);
             return k.state() == KeyState.DISABLED ? null : k.withState(KeyState.DISABLED);
         });
     }
@@ -176,7 +183,9 @@ public final class KeyOperations {
                 throw new KmsException(ErrorReason.INVALID_STATE, "Key '" + names.arn(k) + "' is not pending deletion"
                         + (k.state() == KeyState.DELETING ? " any more: it is being deleted." : "."));
             }
-            return k.withDeletion(KeyState.DISABLED, null);
+            // An EXTERNAL key without material goes back to waiting for it, not to DISABLED.
+            boolean noMaterial = k.origin() == KeyOrigin.EXTERNAL && !k.imported().present();
+            return k.withDeletion(noMaterial ? KeyState.PENDING_IMPORT : KeyState.DISABLED, null);
         });
     }
 
@@ -263,6 +272,10 @@ public final class KeyOperations {
     }
 
     private void requireEnabledForRotation(ManagedKey key) {
+        if (key.origin() == KeyOrigin.EXTERNAL) {
+            throw new KmsException(ErrorReason.UNSUPPORTED_OPERATION,
+                    "Keys with imported key material are not rotated by the service: import new material into a new key.");
+        }
         requireNotPendingDeletion(key);
         if (key.state() == KeyState.DISABLED) {
             throw new KmsException(ErrorReason.DISABLED, "Key '" + names.arn(key) + "' is disabled.");
@@ -272,6 +285,12 @@ public final class KeyOperations {
     private void requireNotPendingDeletion(ManagedKey key) {
         if (key.state() == KeyState.PENDING_DELETION || key.state() == KeyState.DELETING) {
             throw new KmsException(ErrorReason.INVALID_STATE, "Key '" + names.arn(key) + "' is pending deletion.");
+        }
+    }
+
+    private void requireMaterial(ManagedKey key) {
+        if (key.state() == KeyState.PENDING_IMPORT) {
+            throw new KmsException(ErrorReason.INVALID_STATE, "Key '" + names.arn(key) + "' has no key material.");
         }
     }
 

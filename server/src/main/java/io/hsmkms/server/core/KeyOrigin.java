@@ -1,6 +1,10 @@
 package io.hsmkms.server.core;
 
-/** HSM: the key material was generated inside the service's HSM (AWS KMS calls this AWS_KMS). */
+/**
+ * HSM: the key material was generated inside the service's HSM (AWS KMS calls this AWS_KMS).
+ * EXTERNAL: the customer brings the material and imports it (wrapped) into the HSM.
+ */
 public enum KeyOrigin {
-    HSM
+    HSM,
+    EXTERNAL
 }

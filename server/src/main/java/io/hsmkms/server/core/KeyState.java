@@ -3,6 +3,8 @@ package io.hsmkms.server.core;
 public enum KeyState {
     ENABLED,
     DISABLED,
+    /** An EXTERNAL key without key material: created empty, or its material deleted or expired. */
+    PENDING_IMPORT,
     /** Scheduled for deletion: unusable; CancelKeyDeletion returns it to DISABLED. */
     PENDING_DELETION,
     /**

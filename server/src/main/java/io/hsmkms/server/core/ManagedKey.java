@@ -27,7 +27,20 @@ public record ManagedKey(
         Map<String, String> tags,
         Instant deletionDate,
         Rotation rotation,
+        Imported imported,
         long revision) {
+
+    /**
+     * What is known about imported key material.
+     *
+     * @param keyCheckValue hex AES-ECB(material, zero block), null before the first import
+     * @param validTo       when the material expires, or null if it does not
+     * @param generation    how many imports there have been (each gets a fresh HSM label)
+     * @param present       whether the HSM holds the material now
+     */
+    public record Imported(String keyCheckValue, Instant validTo, int generation, boolean present) {
+        public static final Imported NONE = new Imported(null, null, 0, false);
+    }
 
     /**
      * Automatic rotation settings and the count of on-demand rotations.
@@ -50,9 +63,10 @@ public record ManagedKey(
         Objects.requireNonNull(policy, "policy");
         tags = Map.copyOf(tags);
         Objects.requireNonNull(rotation, "rotation");
+        Objects.requireNonNull(imported, "imported");
         versions = versions.stream().sorted(Comparator.comparingInt(KeyVersion::number)).toList();
-        if (versions.isEmpty()) {
-            throw new IllegalArgumentException("a key has at least one backing version");
+        if (versions.isEmpty() && origin != KeyOrigin.EXTERNAL) {
+            throw new IllegalArgumentException("a key made in the HSM has at least one backing version");
         }
     }
 
@@ -67,23 +81,23 @@ public record ManagedKey(
 
     public ManagedKey withState(KeyState newState) {
         return new ManagedKey(id, accountId, createdAt, description, newState, spec, usage, origin, versions, policy, tags,
-                deletionDate, rotation, revision);
+                deletionDate, rotation, imported, revision);
     }
 
     public ManagedKey withPolicy(String newPolicy) {
         return new ManagedKey(id, accountId, createdAt, description, state, spec, usage, origin, versions, newPolicy, tags,
-                deletionDate, rotation, revision);
+                deletionDate, rotation, imported, revision);
     }
 
     /** A state change that also sets (or, with null, clears) the deletion date. */
     public ManagedKey withDeletion(KeyState newState, Instant newDeletionDate) {
         return new ManagedKey(id, accountId, createdAt, description, newState, spec, usage, origin, versions, policy, tags,
-                newDeletionDate, rotation, revision);
+                newDeletionDate, rotation, imported, revision);
     }
 
     public ManagedKey withRotation(Rotation newRotation) {
         return new ManagedKey(id, accountId, createdAt, description, state, spec, usage, origin, versions, policy, tags,
-                deletionDate, newRotation, revision);
+                deletionDate, newRotation, imported, revision);
     }
 
     /** The key with one more backing version, which becomes current. */
@@ -91,16 +105,29 @@ public record ManagedKey(
         List<KeyVersion> all = new java.util.ArrayList<>(versions);
         all.add(version);
         return new ManagedKey(id, accountId, createdAt, description, state, spec, usage, origin, all, policy, tags,
-                deletionDate, newRotation, revision);
+                deletionDate, newRotation, imported, revision);
+    }
+
+    /** The key after an import: one version (number 1) backed by {@code label}, enabled. */
+    public ManagedKey withImportedMaterial(KeyVersion version, Imported newImported) {
+        return new ManagedKey(id, accountId, createdAt, description, KeyState.ENABLED, spec, usage, origin, List.of(version),
+                policy, tags, deletionDate, rotation, newImported, revision);
+    }
+
+    /** The key after its imported material was deleted or expired: PENDING_IMPORT. */
+    public ManagedKey withoutMaterial() {
+        return new ManagedKey(id, accountId, createdAt, description, KeyState.PENDING_IMPORT, spec, usage, origin, versions,
+                policy, tags, deletionDate, rotation, new Imported(imported.keyCheckValue(), null, imported.generation(), false),
+                revision);
     }
 
     public ManagedKey withDescription(String newDescription) {
         return new ManagedKey(id, accountId, createdAt, newDescription, state, spec, usage, origin, versions, policy, tags,
-                deletionDate, rotation, revision);
+                deletionDate, rotation, imported, revision);
     }
 
     public ManagedKey withTags(Map<String, String> newTags) {
         return new ManagedKey(id, accountId, createdAt, description, state, spec, usage, origin, versions, policy, newTags,
-                deletionDate, rotation, revision);
+                deletionDate, rotation, imported, revision);
     }
 }

@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class OrphanReconciler {
     private static final Logger LOG = LoggerFactory.getLogger(OrphanReconciler.class);
-    private static final Pattern LABEL = Pattern.compile("hsmkms/[0-9a-f-]{36}/[0-9]{1,9}");
+    private static final Pattern LABEL = Pattern.compile("hsmkms/[0-9a-f-]{36}/[0-9]{1,9}(/import-[0-9]{1,9}-[0-9a-f]{8})?");
     private static final int PAGE = 1000;
 
     /** What one run found and did. */
@@ -48,7 +48,9 @@ public final class OrphanReconciler {
         for (List<ManagedKey> page = repository.scan(null, PAGE); !page.isEmpty(); page = repository.scan(after, PAGE)) {
             for (ManagedKey key : page) {
                 // Keys on their way out lose their material on purpose, a version at a time.
-                boolean leaving = key.state() == KeyState.PENDING_DELETION || key.state() == KeyState.DELETING;
+                // So do keys whose imported material was deleted or expired (PENDING_IMPORT).
+                boolean leaving = key.state() == KeyState.PENDING_DELETION || key.state() == KeyState.DELETING
+                        || key.state() == KeyState.PENDING_IMPORT;
                 for (KeyVersion version : key.versions()) {
                     named.add(version.hsmLabel());
                     if (!leaving) {

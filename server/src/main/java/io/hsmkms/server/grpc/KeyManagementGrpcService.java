@@ -83,7 +83,16 @@ import io.hsmkms.proto.v1.ListKeyRotationsResponse;
 import io.hsmkms.proto.v1.RotateKeyOnDemandRequest;
 import io.hsmkms.proto.v1.RotateKeyOnDemandResponse;
 import io.hsmkms.proto.v1.RotationType;
+import io.hsmkms.proto.v1.DeleteImportedKeyMaterialRequest;
+import io.hsmkms.proto.v1.DeleteImportedKeyMaterialResponse;
+import io.hsmkms.proto.v1.ExpirationModelType;
+import io.hsmkms.proto.v1.GetParametersForImportRequest;
+import io.hsmkms.proto.v1.GetParametersForImportResponse;
+import io.hsmkms.proto.v1.ImportKeyMaterialRequest;
+import io.hsmkms.proto.v1.ImportKeyMaterialResponse;
 import io.hsmkms.server.core.Alias;
+import io.hsmkms.server.core.KeyImports;
+import io.hsmkms.server.core.KeyOrigin;
 import io.hsmkms.server.core.KeyVersion;
 import io.hsmkms.server.core.Tags;
 import io.hsmkms.server.core.Aliases;
@@ -121,13 +130,16 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
     private final CryptoOperations crypto;
     private final Grants grants;
     private final Aliases aliases;
+    private final KeyImports imports;
     private final KeyNames names;
 
-    KeyManagementGrpcService(KeyOperations keys, CryptoOperations crypto, Grants grants, Aliases aliases, KeyNames names) {
+    KeyManagementGrpcService(KeyOperations keys, CryptoOperations crypto, Grants grants, Aliases aliases,
+                             KeyImports imports, KeyNames names) {
         this.keys = keys;
         this.crypto = crypto;
         this.grants = grants;
         this.aliases = aliases;
+        this.imports = imports;
         this.names = names;
     }
 
@@ -142,7 +154,12 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
                 case KEY_USAGE_UNSPECIFIED, KEY_USAGE_ENCRYPT_DECRYPT -> io.hsmkms.server.core.KeyUsage.ENCRYPT_DECRYPT;
                 default -> throw validation("KeyUsage is not supported.");
             };
-            ManagedKey key = keys.create(caller(), request.getDescription(), spec, usage, request.getPolicy(),
+            KeyOrigin origin = switch (request.getOrigin()) {
+                case ORIGIN_UNSPECIFIED, ORIGIN_HSM -> KeyOrigin.HSM;
+                case ORIGIN_EXTERNAL -> KeyOrigin.EXTERNAL;
+                default -> throw validation("Origin is not supported.");
+            };
+            ManagedKey key = keys.create(caller(), request.getDescription(), spec, usage, origin, request.getPolicy(),
                     request.getBypassPolicyLockoutSafetyCheck(), tagMap(request.getTagsList()));
             return CreateKeyResponse.newBuilder().setKeyMetadata(metadata(key)).build();
         });
@@ -527,7 +544,62 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
             case ENABLED -> KeyState.KEY_STATE_ENABLED;
             case DISABLED -> KeyState.KEY_STATE_DISABLED;
             case PENDING_DELETION, DELETING -> KeyState.KEY_STATE_PENDING_DELETION;
+            case PENDING_IMPORT -> KeyState.KEY_STATE_PENDING_IMPORT;
         };
+    }
+
+    @Override
+    public void getParametersForImport(GetParametersForImportRequest request,
+                                       StreamObserver<GetParametersForImportResponse> response) {
+        unary(response, () -> {
+            KeyImports.WrappingAlgorithm algorithm = switch (request.getWrappingAlgorithm()) {
+                case RSAES_OAEP_SHA_1 -> KeyImports.WrappingAlgorithm.RSAES_OAEP_SHA_1;
+                case RSAES_OAEP_SHA_256 -> KeyImports.WrappingAlgorithm.RSAES_OAEP_SHA_256;
+                default -> throw validation("WrappingAlgorithm must be RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256.");
+            };
+            int bits = switch (request.getWrappingKeySpec()) {
+                case RSA_2048 -> 2048;
+                case RSA_3072 -> 3072;
+                case RSA_4096 -> 4096;
+                default -> throw validation("WrappingKeySpec must be RSA_2048, RSA_3072 or RSA_4096.");
+            };
+            KeyImports.Parameters parameters = imports.parameters(caller(), request.getKeyId(), algorithm, bits);
+            return GetParametersForImportResponse.newBuilder()
+                    .setKeyId(names.arn(parameters.key()))
+                    .setImportToken(ByteString.copyFrom(parameters.importToken()))
+                    .setPublicKey(ByteString.copyFrom(parameters.publicKey()))
+                    .setParametersValidTo(timestamp(parameters.validTo()))
+                    .build();
+        });
+    }
+
+    @Override
+    public void importKeyMaterial(ImportKeyMaterialRequest request, StreamObserver<ImportKeyMaterialResponse> response) {
+        unary(response, () -> {
+            boolean expires = switch (request.getExpirationModel()) {
+                case EXPIRATION_MODEL_UNSPECIFIED -> request.hasValidTo();
+                case KEY_MATERIAL_EXPIRES -> true;
+                case KEY_MATERIAL_DOES_NOT_EXPIRE -> false;
+                default -> throw validation("ExpirationModel is not supported.");
+            };
+            if (expires != request.hasValidTo()) {
+                throw validation("Give ValidTo exactly when the expiration model is KEY_MATERIAL_EXPIRES.");
+            }
+            java.time.Instant validTo = expires ? java.time.Instant.ofEpochSecond(request.getValidTo().getSeconds(),
+                    request.getValidTo().getNanos()) : null;
+            byte[] wrapped = request.getEncryptedKeyMaterial().toByteArray();
+            imports.importMaterial(caller(), request.getKeyId(), request.getImportToken().toByteArray(), wrapped, validTo);
+            return ImportKeyMaterialResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void deleteImportedKeyMaterial(DeleteImportedKeyMaterialRequest request,
+                                          StreamObserver<DeleteImportedKeyMaterialResponse> response) {
+        unary(response, () -> {
+            imports.deleteMaterial(caller(), request.getKeyId());
+            return DeleteImportedKeyMaterialResponse.getDefaultInstance();
+        });
     }
 
     @Override
@@ -643,9 +715,17 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
                 })
                 .setOrigin(switch (key.origin()) {
                     case HSM -> OriginType.ORIGIN_HSM;
+                    case EXTERNAL -> OriginType.ORIGIN_EXTERNAL;
                 })
                 .addEncryptionAlgorithms(EncryptionAlgorithmSpec.ENCRYPTION_ALGORITHM_SYMMETRIC_DEFAULT)
-                .setCurrentKeyVersion(key.currentVersion().number());
+                .setCurrentKeyVersion(key.versions().isEmpty() ? 0 : key.currentVersion().number());
+        if (key.origin() == io.hsmkms.server.core.KeyOrigin.EXTERNAL && key.imported().present()) {
+            out.setExpirationModel(key.imported().validTo() == null
+                    ? ExpirationModelType.KEY_MATERIAL_DOES_NOT_EXPIRE : ExpirationModelType.KEY_MATERIAL_EXPIRES);
+            if (key.imported().validTo() != null) {
+                out.setValidTo(timestamp(key.imported().validTo()));
+            }
+        }
         if (key.deletionDate() != null) {
             out.setDeletionDate(timestamp(key.deletionDate()));
         }

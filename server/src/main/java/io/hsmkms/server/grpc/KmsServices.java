@@ -7,6 +7,7 @@ import io.hsmkms.server.auth.Authenticator;
 import io.hsmkms.server.core.Aliases;
 import io.hsmkms.server.core.CryptoOperations;
 import io.hsmkms.server.core.Grants;
+import io.hsmkms.server.core.KeyImports;
 import io.hsmkms.server.core.KeyNames;
 import io.hsmkms.server.core.KeyOperations;
 
@@ -16,8 +17,9 @@ public final class KmsServices {
 
     /** The KMS service behind authentication: the request interceptor runs first, then authentication. */
     public static ServerServiceDefinition keyManagement(KeyOperations keys, CryptoOperations crypto, Grants grants,
-                                                        Aliases aliases, KeyNames names, Authenticator authenticator) {
-        BindableService service = new KeyManagementGrpcService(keys, crypto, grants, aliases, names);
+                                                        Aliases aliases, KeyImports imports, KeyNames names,
+                                                        Authenticator authenticator) {
+        BindableService service = new KeyManagementGrpcService(keys, crypto, grants, aliases, imports, names);
         return ServerInterceptors.intercept(service, new AuthInterceptor(authenticator), new RequestInterceptor());
     }
 }

@@ -35,7 +35,8 @@ import org.h2.jdbcx.JdbcConnectionPool;
 public final class JdbcKeyRepository implements MetadataStore {
     private static final String KEY_COLUMNS =
             "id, account_id, created_at, description, state, key_spec, key_usage, origin, policy, deletion_date, "
-            + "rotation_enabled, rotation_period_days, next_rotation_date, on_demand_rotations, revision";
+            + "rotation_enabled, rotation_period_days, next_rotation_date, on_demand_rotations, import_kcv, import_valid_to, "
+            + "import_generation, import_material_present, revision";
 
     private final DataSource dataSource;
     private final AutoCloseable closer;
@@ -65,10 +66,11 @@ public final class JdbcKeyRepository implements MetadataStore {
                 key.state(), key.spec(), key.usage(), key.origin(),
                 key.versions().stream().map(v -> new KeyVersion(v.number(), v.hsmLabel(), micros(v.createdAt()), v.rotation()))
                         .toList(),
-                key.policy(), key.tags(), key.deletionDate() == null ? null : micros(key.deletionDate()), key.rotation(), 0);
+                key.policy(), key.tags(), key.deletionDate() == null ? null : micros(key.deletionDate()), key.rotation(),
+                key.imported(), 0);
         inTransaction("insert key", connection -> {
             try (PreparedStatement insertKey = connection.prepareStatement(
-                    "INSERT INTO cmk (" + KEY_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)")) {
+                    "INSERT INTO cmk (" + KEY_COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)")) {
                 insertKey.setString(1, stored.id().toString());
                 insertKey.setString(2, stored.accountId());
                 insertKey.setObject(3, utc(stored.createdAt()));
@@ -80,6 +82,7 @@ public final class JdbcKeyRepository implements MetadataStore {
                 insertKey.setString(9, stored.policy());
                 insertKey.setObject(10, stored.deletionDate() == null ? null : utc(stored.deletionDate()));
                 setRotation(insertKey, 11, stored.rotation());
+                setImported(insertKey, 15, stored.imported());
                 insertKey.executeUpdate();
             }
             insertVersions(connection, stored.id(), stored.versions());
@@ -124,17 +127,20 @@ public final class JdbcKeyRepository implements MetadataStore {
         inTransaction("update key", connection -> {
             try (PreparedStatement update = connection.prepareStatement(
                     "UPDATE cmk SET description = ?, state = ?, policy = ?, deletion_date = ?, rotation_enabled = ?, "
-                    + "rotation_period_days = ?, next_rotation_date = ?, on_demand_rotations = ?, revision = revision + 1 "
+                    + "rotation_period_days = ?, next_rotation_date = ?, on_demand_rotations = ?, import_kcv = ?, "
+                    + "import_valid_to = ?, import_generation = ?, import_material_present = ?, revision = revision + 1 "
                     + "WHERE id = ? AND revision = ?")) {
                 update.setString(1, changed.description());
                 update.setString(2, changed.state().name());
                 update.setString(3, changed.policy());
                 update.setObject(4, changed.deletionDate() == null ? null : utc(micros(changed.deletionDate())));
                 setRotation(update, 5, changed.rotation());
-                update.setString(9, changed.id().toString());
-                update.setLong(10, changed.revision());
+                setImported(update, 9, changed.imported());
+                update.setString(13, changed.id().toString());
+                update.setLong(14, changed.revision());
                 if (update.executeUpdate() == 1) {
                     insertVersions(connection, changed.id(), newVersions(connection, changed));
+                    relabelVersions(connection, changed);
                     try (PreparedStatement clear = connection.prepareStatement("DELETE FROM cmk_tag WHERE cmk_id = ?")) {
                         clear.setString(1, changed.id().toString());
                         clear.executeUpdate();
@@ -354,6 +360,29 @@ public final class JdbcKeyRepository implements MetadataStore {
         statement.setInt(first + 3, rotation.onDemandCount());
     }
 
+    private static void setImported(PreparedStatement statement, int first, ManagedKey.Imported imported)
+            throws SQLException {
+        statement.setString(first, imported.keyCheckValue());
+        statement.setObject(first + 1, imported.validTo() == null ? null : utc(micros(imported.validTo())));
+        statement.setInt(first + 2, imported.generation());
+        statement.setBoolean(first + 3, imported.present());
+    }
+
+    /** Re-imported key material lives under a new label; the version keeps its number. */
+    private static void relabelVersions(Connection connection, ManagedKey changed) throws SQLException {
+        try (PreparedStatement relabel = connection.prepareStatement(
+                "UPDATE cmk_version SET hsm_label = ? WHERE cmk_id = ? AND version = ? AND hsm_label <> ?")) {
+            for (KeyVersion version : changed.versions()) {
+                relabel.setString(1, version.hsmLabel());
+                relabel.setString(2, changed.id().toString());
+                relabel.setInt(3, version.number());
+                relabel.setString(4, version.hsmLabel());
+                relabel.addBatch();
+            }
+            relabel.executeBatch();
+        }
+    }
+
     /** Versions of {@code changed} that are not stored yet (rotation appends; versions never change). */
     private static List<KeyVersion> newVersions(Connection connection, ManagedKey changed) throws SQLException {
         try (PreparedStatement max = connection.prepareStatement("SELECT MAX(version) FROM cmk_version WHERE cmk_id = ?")) {
@@ -418,6 +447,8 @@ public final class JdbcKeyRepository implements MetadataStore {
                         instant(rs, "deletion_date"),
                         new ManagedKey.Rotation(rs.getBoolean("rotation_enabled"), rs.getInt("rotation_period_days"),
                                 instant(rs, "next_rotation_date"), rs.getInt("on_demand_rotations")),
+                        new ManagedKey.Imported(rs.getString("import_kcv"), instant(rs, "import_valid_to"),
+                                rs.getInt("import_generation"), rs.getBoolean("import_material_present")),
                         rs.getLong("revision"),
                         new ArrayList<>(),
                         new java.util.HashMap<>()));
@@ -548,6 +579,19 @@ public final class JdbcKeyRepository implements MetadataStore {
     }
 
     @Override
+    public List<ManagedKey> importedMaterialExpired(java.time.Instant now, int limit) {
+        return inTransaction("find expired imported material", connection -> {
+            try (PreparedStatement query = connection.prepareStatement("SELECT " + KEY_COLUMNS + " FROM cmk "
+                    + "WHERE import_valid_to IS NOT NULL AND import_valid_to <= ? AND state IN ('ENABLED', 'DISABLED') "
+                    + "ORDER BY import_valid_to LIMIT ?")) {
+                query.setObject(1, utc(now));
+                query.setInt(2, limit);
+                return readKeys(connection, query);
+            }
+        });
+    }
+
+    @Override
     public void deleteKey(UUID id) {
         inTransaction("delete key", connection -> {
             for (String table : List.of("cmk_alias", "cmk_grant", "cmk_tag", "cmk_version")) {
@@ -579,10 +623,11 @@ public final class JdbcKeyRepository implements MetadataStore {
 
     private record KeyRow(UUID id, String accountId, java.time.Instant createdAt, String description, KeyState state,
                           KeySpec spec, KeyUsage usage, KeyOrigin origin, String policy, java.time.Instant deletionDate,
-                          ManagedKey.Rotation rotation, long revision, List<KeyVersion> versions, Map<String, String> tags) {
+                          ManagedKey.Rotation rotation, ManagedKey.Imported imported, long revision, List<KeyVersion> versions,
+                          Map<String, String> tags) {
         ManagedKey toKey() {
             return new ManagedKey(id, accountId, createdAt, description, state, spec, usage, origin, versions, policy, tags,
-                    deletionDate, rotation, revision);
+                    deletionDate, rotation, imported, revision);
         }
     }
 }

@@ -44,6 +44,9 @@ public interface KeyRepository extends AutoCloseable {
     /** Enabled keys whose current version has done at least {@code bound} encryptions. */
     List<ManagedKey> overEncryptionBound(long bound, int limit);
 
+    /** Keys with imported material whose ValidTo has passed (material still present). */
+    List<ManagedKey> importedMaterialExpired(java.time.Instant now, int limit);
+
     /** Removes a key's metadata with its versions, tags, aliases and grants, in one transaction. */
     void deleteKey(UUID id);
 

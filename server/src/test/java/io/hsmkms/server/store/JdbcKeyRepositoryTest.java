@@ -46,7 +46,7 @@ class JdbcKeyRepositoryTest {
         ManagedKey key = new ManagedKey(id, ACCOUNT, created, "two versions", KeyState.ENABLED, KeySpec.SYMMETRIC_DEFAULT,
                 KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM,
                 List.of(new KeyVersion(2, "hsmkms/" + id + "/2", created.plusSeconds(5)),
-                        new KeyVersion(1, "hsmkms/" + id + "/1", created)), "{\"policy\":1}", Map.of("team", "payments", "env", "prod"), null, ManagedKey.Rotation.OFF, 17);
+                        new KeyVersion(1, "hsmkms/" + id + "/1", created)), "{\"policy\":1}", Map.of("team", "payments", "env", "prod"), null, ManagedKey.Rotation.OFF, ManagedKey.Imported.NONE, 17);
 
         ManagedKey stored = repository.insert(key);
 
@@ -126,7 +126,7 @@ class JdbcKeyRepositoryTest {
 
         UUID other = UUID.randomUUID();
         ManagedKey sameLabel = new ManagedKey(other, ACCOUNT, Instant.now(), "", KeyState.ENABLED, KeySpec.SYMMETRIC_DEFAULT,
-                KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM, stored.versions(), "{}", Map.of(), null, ManagedKey.Rotation.OFF, 0);
+                KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM, stored.versions(), "{}", Map.of(), null, ManagedKey.Rotation.OFF, ManagedKey.Imported.NONE, 0);
         assertThatThrownBy(() -> repository.insert(sameLabel)).isInstanceOf(StoreException.class);
         assertThat(repository.find(other)).as("the transaction rolled back the key row").isEmpty();
     }
@@ -157,7 +157,7 @@ class JdbcKeyRepositoryTest {
         Instant now = Instant.parse("2026-01-01T00:00:00Z");
         ManagedKey key = repository.insert(new ManagedKey(id, ACCOUNT, now, "", KeyState.ENABLED, KeySpec.SYMMETRIC_DEFAULT,
                 KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM, List.of(new KeyVersion(1, "hsmkms/" + id + "/1", now),
-                        new KeyVersion(2, "hsmkms/" + id + "/2", now)), "{}", Map.of(), null, ManagedKey.Rotation.OFF, 0));
+                        new KeyVersion(2, "hsmkms/" + id + "/2", now)), "{}", Map.of(), null, ManagedKey.Rotation.OFF, ManagedKey.Imported.NONE, 0));
         var v1 = new io.hsmkms.server.core.EncryptionCounter.VersionId(id, 1);
         var v2 = new io.hsmkms.server.core.EncryptionCounter.VersionId(id, 2);
 
@@ -186,6 +186,6 @@ class JdbcKeyRepositoryTest {
         Instant now = Instant.parse("2026-01-01T00:00:00Z");
         return new ManagedKey(id, account, now, "key " + id, KeyState.ENABLED, KeySpec.SYMMETRIC_DEFAULT,
                 KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM, List.of(new KeyVersion(1, "hsmkms/" + id + "/1", now)),
-                "{\"Statement\":[]}", Map.of(), null, ManagedKey.Rotation.OFF, 0);
+                "{\"Statement\":[]}", Map.of(), null, ManagedKey.Rotation.OFF, ManagedKey.Imported.NONE, 0);
     }
 }

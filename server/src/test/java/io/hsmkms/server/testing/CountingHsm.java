@@ -26,6 +26,24 @@ public final class CountingHsm implements Hsm {
     }
 
     @Override
+    public HsmKeyRef importAesKey(String label, byte[] material) {
+        calls.incrementAndGet();
+        return delegate.importAesKey(label, material);
+    }
+
+    @Override
+    public byte[] keyCheckValue(HsmKeyRef key) {
+        calls.incrementAndGet();
+        return delegate.keyCheckValue(key);
+    }
+
+    @Override
+    public RsaUnwrapper generateRsaUnwrapper(int bits) {
+        calls.incrementAndGet();
+        return delegate.generateRsaUnwrapper(bits);
+    }
+
+    @Override
     public byte[] encrypt(HsmKeyRef key, byte[] iv, byte[] aad, byte[] plaintext) {
         calls.incrementAndGet();
         return delegate.encrypt(key, iv, aad, plaintext);
