@@ -31,6 +31,18 @@ public record Pkcs11Config(
     public static final String MAX_CONCURRENCY = "HSMKMS_HSM_MAX_CONCURRENCY";
 
     public static final Path DEFAULT_LIBRARY = Path.of("/usr/lib/softhsm/libsofthsm2.so");
+    /** Every AES key object: sensitive, never extractable, encrypt and decrypt only. */
+    private static final String AES_KEY_ATTRIBUTES = String.join("\n", "",
+            "  CKA_SENSITIVE = true",
+            "  CKA_EXTRACTABLE = false",
+            "  CKA_ENCRYPT = true",
+            "  CKA_DECRYPT = true",
+            "  CKA_WRAP = false",
+            "  CKA_UNWRAP = false",
+            "  CKA_SIGN = false",
+            "  CKA_VERIFY = false",
+            "  CKA_DERIVE = false",
+            "");
     public static final int DEFAULT_MAX_CONCURRENCY = 16;
     public static final Duration DEFAULT_ACQUIRE_TIMEOUT = Duration.ofSeconds(5);
 
@@ -88,30 +100,10 @@ public record Pkcs11Config(
                 "name = " + name,
                 "library = \"" + library + "\"",
                 slotLine,
-                "attributes(generate, CKO_SECRET_KEY, CKK_AES) = {",
-                "  CKA_SENSITIVE = true",
-                "  CKA_EXTRACTABLE = false",
-                "  CKA_ENCRYPT = true",
-                "  CKA_DECRYPT = true",
-                "  CKA_WRAP = false",
-                "  CKA_UNWRAP = false",
-                "  CKA_SIGN = false",
-                "  CKA_VERIFY = false",
-                "  CKA_DERIVE = false",
-                "}",
+                "attributes(generate, CKO_SECRET_KEY, CKK_AES) = {" + AES_KEY_ATTRIBUTES + "}",
                 // Imported key material gets the same limits; it cannot be "always sensitive" or
                 // "local", which is how pkcs11-tool tells imported keys apart.
-                "attributes(import, CKO_SECRET_KEY, CKK_AES) = {",
-                "  CKA_SENSITIVE = true",
-                "  CKA_EXTRACTABLE = false",
-                "  CKA_ENCRYPT = true",
-                "  CKA_DECRYPT = true",
-                "  CKA_WRAP = false",
-                "  CKA_UNWRAP = false",
-                "  CKA_SIGN = false",
-                "  CKA_VERIFY = false",
-                "  CKA_DERIVE = false",
-                "}",
+                "attributes(import, CKO_SECRET_KEY, CKK_AES) = {" + AES_KEY_ATTRIBUTES + "}",
                 // Wrapping keys for imports: the private half never leaves the token.
                 "attributes(generate, CKO_PRIVATE_KEY, CKK_RSA) = {",
                 "  CKA_SENSITIVE = true",

@@ -512,15 +512,8 @@ public final class JdbcKeyRepository implements MetadataStore {
 
     @Override
     public List<ManagedKey> dueForDeletion(java.time.Instant now, int limit) {
-        return inTransaction("find keys due for deletion", connection -> {
-            try (PreparedStatement query = connection.prepareStatement("SELECT " + KEY_COLUMNS + " FROM cmk "
-                    + "WHERE deletion_date IS NOT NULL AND deletion_date <= ? AND state IN ('PENDING_DELETION', 'DELETING') "
-                    + "ORDER BY deletion_date LIMIT ?")) {
-                query.setObject(1, utc(now));
-                query.setInt(2, limit);
-                return readKeys(connection, query);
-            }
-        });
+        return keysDueBy("find keys due for deletion", "deletion_date IS NOT NULL AND deletion_date <= ? "
+                + "AND state IN ('PENDING_DELETION', 'DELETING') ORDER BY deletion_date", now, limit);
     }
 
     @Override
@@ -567,23 +560,21 @@ public final class JdbcKeyRepository implements MetadataStore {
 
     @Override
     public List<ManagedKey> dueForRotation(java.time.Instant now, int limit) {
-        return inTransaction("find keys due for rotation", connection -> {
-            try (PreparedStatement query = connection.prepareStatement("SELECT " + KEY_COLUMNS + " FROM cmk "
-                    + "WHERE rotation_enabled AND next_rotation_date <= ? AND state = 'ENABLED' "
-                    + "ORDER BY next_rotation_date LIMIT ?")) {
-                query.setObject(1, utc(now));
-                query.setInt(2, limit);
-                return readKeys(connection, query);
-            }
-        });
+        return keysDueBy("find keys due for rotation", "rotation_enabled AND next_rotation_date <= ? AND state = 'ENABLED' "
+                + "ORDER BY next_rotation_date", now, limit);
     }
 
     @Override
     public List<ManagedKey> importedMaterialExpired(java.time.Instant now, int limit) {
-        return inTransaction("find expired imported material", connection -> {
-            try (PreparedStatement query = connection.prepareStatement("SELECT " + KEY_COLUMNS + " FROM cmk "
-                    + "WHERE import_valid_to IS NOT NULL AND import_valid_to <= ? AND state IN ('ENABLED', 'DISABLED') "
-                    + "ORDER BY import_valid_to LIMIT ?")) {
+        return keysDueBy("find expired imported material", "import_valid_to IS NOT NULL AND import_valid_to <= ? "
+                + "AND state IN ('ENABLED', 'DISABLED') ORDER BY import_valid_to", now, limit);
+    }
+
+    /** Keys matching a condition with one time parameter, for the background jobs. */
+    private List<ManagedKey> keysDueBy(String operation, String whereAndOrder, java.time.Instant now, int limit) {
+        return inTransaction(operation, connection -> {
+            try (PreparedStatement query = connection.prepareStatement(
+                    "SELECT " + KEY_COLUMNS + " FROM cmk WHERE " + whereAndOrder + " LIMIT ?")) {
                 query.setObject(1, utc(now));
                 query.setInt(2, limit);
                 return readKeys(connection, query);
