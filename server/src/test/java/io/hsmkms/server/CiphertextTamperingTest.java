@@ -8,40 +8,28 @@ import io.grpc.Status.Code;
 import io.hsmkms.proto.v1.CreateKeyRequest;
 import io.hsmkms.proto.v1.DecryptRequest;
 import io.hsmkms.proto.v1.EncryptRequest;
-import io.hsmkms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
-import io.hsmkms.server.testing.KmsTestServer;
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import io.hsmkms.server.testing.KmsServerExtension;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Any change to a ciphertext blob fails the same way: InvalidCiphertextException, never plaintext. */
 class CiphertextTamperingTest {
     private static final Map<String, String> CONTEXT = Map.of("order", "42");
 
-    @TempDir
-    static Path dataDir;
-    private static KmsTestServer server;
-    private static KeyManagementServiceBlockingStub kms;
+    @RegisterExtension
+    static final KmsServerExtension server = new KmsServerExtension();
     private static byte[] blob;
 
     @BeforeAll
-    static void start() {
-        server = KmsTestServer.start(dataDir);
-        kms = server.kms();
-        String keyId = kms.createKey(CreateKeyRequest.getDefaultInstance()).getKeyMetadata().getKeyId();
-        blob = kms.encrypt(EncryptRequest.newBuilder().setKeyId(keyId)
+    static void setUp() {
+        String keyId = server.kms().createKey(CreateKeyRequest.getDefaultInstance()).getKeyMetadata().getKeyId();
+        blob = server.kms().encrypt(EncryptRequest.newBuilder().setKeyId(keyId)
                 .setPlaintext(ByteString.copyFromUtf8("sixteen bytes!!!")).putAllEncryptionContext(CONTEXT).build())
                 .getCiphertextBlob().toByteArray();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     @Test
@@ -92,7 +80,7 @@ class CiphertextTamperingTest {
     }
 
     private static ByteString decrypt(byte[] ciphertext) {
-        return kms.decrypt(DecryptRequest.newBuilder().setCiphertextBlob(ByteString.copyFrom(ciphertext))
+        return server.kms().decrypt(DecryptRequest.newBuilder().setCiphertextBlob(ByteString.copyFrom(ciphertext))
                 .putAllEncryptionContext(CONTEXT).build()).getPlaintext();
     }
 }

@@ -12,8 +12,6 @@ import io.hsmkms.proto.v1.GenerateDataKeyRequest;
 import io.hsmkms.proto.v1.GenerateDataKeyResponse;
 import io.hsmkms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
 import io.hsmkms.proto.v1.ReEncryptRequest;
-import io.hsmkms.server.testing.KmsTestServer;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -21,28 +19,16 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.hsmkms.server.testing.KmsServerExtension;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class ConcurrencyTest {
     private static final int THREADS = 8;
     private static final int ROUNDS = 40;
 
-    @TempDir
-    static Path dataDir;
-    private static KmsTestServer server;
-
-    @BeforeAll
-    static void start() {
-        server = KmsTestServer.start(dataDir);
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @RegisterExtension
+    static final KmsServerExtension server = new KmsServerExtension();
 
     @Test
     void eightClientThreads_mixingAllOperations_getCorrectResultsAndNoErrors() throws Exception {

@@ -16,7 +16,6 @@ import io.hsmkms.proto.v1.ExpirationModelType;
 import io.hsmkms.proto.v1.GetParametersForImportRequest;
 import io.hsmkms.proto.v1.GetParametersForImportResponse;
 import io.hsmkms.proto.v1.ImportKeyMaterialRequest;
-import io.hsmkms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
 import io.hsmkms.proto.v1.KeyMetadata;
 import io.hsmkms.proto.v1.KeyState;
 import io.hsmkms.proto.v1.OriginType;
@@ -25,9 +24,7 @@ import io.hsmkms.proto.v1.WrappingAlgorithmSpec;
 import io.hsmkms.proto.v1.WrappingKeySpec;
 import io.hsmkms.server.ciphertext.CiphertextBlob;
 import io.hsmkms.server.ciphertext.CiphertextCodec;
-import io.hsmkms.server.testing.KmsTestServer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.security.KeyFactory;
 import java.security.PublicKey;
 import java.security.SecureRandom;
@@ -41,10 +38,9 @@ import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.OAEPParameterSpec;
 import javax.crypto.spec.PSource;
 import javax.crypto.spec.SecretKeySpec;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.hsmkms.server.testing.KmsServerExtension;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Bring your own key: the test wraps a key it knows with the service's public wrapping key (as a
@@ -54,25 +50,12 @@ import org.junit.jupiter.api.io.TempDir;
 class ImportKeyMaterialTest {
     private static final Map<String, String> CONTEXT = Map.of("owner", "customer");
 
-    @TempDir
-    static Path dataDir;
-    private static KmsTestServer server;
-    private static KeyManagementServiceBlockingStub kms;
-
-    @BeforeAll
-    static void start() {
-        server = KmsTestServer.start(dataDir);
-        kms = server.kms();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @RegisterExtension
+    static final KmsServerExtension server = new KmsServerExtension();
 
     @Test
     void importedMaterial_isWhatTheServiceEncryptsWith_andSurvivesDeleteAndReimport() throws Exception {
-        KeyMetadata key = kms.createKey(CreateKeyRequest.newBuilder().setOrigin(OriginType.ORIGIN_EXTERNAL).build())
+        KeyMetadata key = server.kms().createKey(CreateKeyRequest.newBuilder().setOrigin(OriginType.ORIGIN_EXTERNAL).build())
                 .getKeyMetadata();
         assertThat(key.getKeyState()).isEqualTo(KeyState.KEY_STATE_PENDING_IMPORT);
         assertThat(key.getOrigin()).isEqualTo(OriginType.ORIGIN_EXTERNAL);
@@ -96,7 +79,7 @@ class ImportKeyMaterialTest {
         assertThat(server.token().pkcs11Tool("--read-object", "--type", "secrkey", "--label", label).output())
                 .contains("CKR_ATTRIBUTE_SENSITIVE");
 
-        kms.deleteImportedKeyMaterial(DeleteImportedKeyMaterialRequest.newBuilder().setKeyId(key.getKeyId()).build());
+        server.kms().deleteImportedKeyMaterial(DeleteImportedKeyMaterialRequest.newBuilder().setKeyId(key.getKeyId()).build());
 
         assertThat(describe(key.getKeyId()).getKeyState()).isEqualTo(KeyState.KEY_STATE_PENDING_IMPORT);
         assertThat(server.hsm().listKeyLabels()).doesNotContain(label);
@@ -115,7 +98,7 @@ class ImportKeyMaterialTest {
 
     @Test
     void materialWithValidTo_expiresAndTheKeyWaitsForMaterialAgain() throws Exception {
-        String id = kms.createKey(CreateKeyRequest.newBuilder().setOrigin(OriginType.ORIGIN_EXTERNAL).build())
+        String id = server.kms().createKey(CreateKeyRequest.newBuilder().setOrigin(OriginType.ORIGIN_EXTERNAL).build())
                 .getKeyMetadata().getKeyId();
         Instant validTo = server.clock().instant().plus(Duration.ofHours(1));
 
@@ -137,51 +120,51 @@ class ImportKeyMaterialTest {
 
     @Test
     void pendingImportAndDisabledKeys_followTheirOtherTransitions() throws Exception {
-        String id = kms.createKey(CreateKeyRequest.newBuilder().setOrigin(OriginType.ORIGIN_EXTERNAL).build())
+        String id = server.kms().createKey(CreateKeyRequest.newBuilder().setOrigin(OriginType.ORIGIN_EXTERNAL).build())
                 .getKeyMetadata().getKeyId();
 
-        kms.scheduleKeyDeletion(io.hsmkms.proto.v1.ScheduleKeyDeletionRequest.newBuilder().setKeyId(id).setPendingWindowInDays(7)
+        server.kms().scheduleKeyDeletion(io.hsmkms.proto.v1.ScheduleKeyDeletionRequest.newBuilder().setKeyId(id).setPendingWindowInDays(7)
                 .build());
         assertThat(describe(id).getKeyState()).isEqualTo(KeyState.KEY_STATE_PENDING_DELETION);
-        kms.cancelKeyDeletion(io.hsmkms.proto.v1.CancelKeyDeletionRequest.newBuilder().setKeyId(id).build());
+        server.kms().cancelKeyDeletion(io.hsmkms.proto.v1.CancelKeyDeletionRequest.newBuilder().setKeyId(id).build());
         assertThat(describe(id).getKeyState()).as("no material: back to waiting for it").isEqualTo(KeyState.KEY_STATE_PENDING_IMPORT);
         assertFails(Code.FAILED_PRECONDITION, "KMSInvalidStateException",
-                () -> kms.enableKey(io.hsmkms.proto.v1.EnableKeyRequest.newBuilder().setKeyId(id).build()));
+                () -> server.kms().enableKey(io.hsmkms.proto.v1.EnableKeyRequest.newBuilder().setKeyId(id).build()));
 
         importMaterial(id, random(32), WrappingAlgorithmSpec.RSAES_OAEP_SHA_256, WrappingKeySpec.RSA_2048, null);
-        kms.disableKey(io.hsmkms.proto.v1.DisableKeyRequest.newBuilder().setKeyId(id).build());
-        kms.deleteImportedKeyMaterial(DeleteImportedKeyMaterialRequest.newBuilder().setKeyId(id).build());
+        server.kms().disableKey(io.hsmkms.proto.v1.DisableKeyRequest.newBuilder().setKeyId(id).build());
+        server.kms().deleteImportedKeyMaterial(DeleteImportedKeyMaterialRequest.newBuilder().setKeyId(id).build());
 
         assertThat(describe(id).getKeyState()).isEqualTo(KeyState.KEY_STATE_PENDING_IMPORT);
         assertFails(Code.FAILED_PRECONDITION, "KMSInvalidStateException",
-                () -> kms.deleteImportedKeyMaterial(DeleteImportedKeyMaterialRequest.newBuilder().setKeyId(id).build()));
+                () -> server.kms().deleteImportedKeyMaterial(DeleteImportedKeyMaterialRequest.newBuilder().setKeyId(id).build()));
     }
 
     @Test
     void badImports_failWithTypedErrors_andLeaveNothingBehind() throws Exception {
-        String id = kms.createKey(CreateKeyRequest.newBuilder().setOrigin(OriginType.ORIGIN_EXTERNAL).build())
+        String id = server.kms().createKey(CreateKeyRequest.newBuilder().setOrigin(OriginType.ORIGIN_EXTERNAL).build())
                 .getKeyMetadata().getKeyId();
-        String other = kms.createKey(CreateKeyRequest.newBuilder().setOrigin(OriginType.ORIGIN_EXTERNAL).build())
+        String other = server.kms().createKey(CreateKeyRequest.newBuilder().setOrigin(OriginType.ORIGIN_EXTERNAL).build())
                 .getKeyMetadata().getKeyId();
-        String generated = kms.createKey(CreateKeyRequest.getDefaultInstance()).getKeyMetadata().getKeyId();
+        String generated = server.kms().createKey(CreateKeyRequest.getDefaultInstance()).getKeyMetadata().getKeyId();
 
         GetParametersForImportResponse parameters = parameters(id, WrappingAlgorithmSpec.RSAES_OAEP_SHA_256, WrappingKeySpec.RSA_2048);
         byte[] wrapped = wrap(parameters, random(32), "SHA-256", MGF1ParameterSpec.SHA256);
         byte[] flipped = wrapped.clone();
         flipped[100] ^= 1;
-        assertFails(Code.INVALID_ARGUMENT, "InvalidCiphertextException", () -> kms.importKeyMaterial(request(id, parameters, flipped)));
+        assertFails(Code.INVALID_ARGUMENT, "InvalidCiphertextException", () -> server.kms().importKeyMaterial(request(id, parameters, flipped)));
         GetParametersForImportResponse again = parameters(id, WrappingAlgorithmSpec.RSAES_OAEP_SHA_256, WrappingKeySpec.RSA_2048);
         assertFails(Code.INVALID_ARGUMENT, "InvalidImportTokenException",
-                () -> kms.importKeyMaterial(request(other, again, wrap(again, random(32), "SHA-256", MGF1ParameterSpec.SHA256))));
+                () -> server.kms().importKeyMaterial(request(other, again, wrap(again, random(32), "SHA-256", MGF1ParameterSpec.SHA256))));
         GetParametersForImportResponse shortKey = parameters(id, WrappingAlgorithmSpec.RSAES_OAEP_SHA_256, WrappingKeySpec.RSA_2048);
         assertFails(Code.INVALID_ARGUMENT, "IncorrectKeyMaterialException",
-                () -> kms.importKeyMaterial(request(id, shortKey, wrap(shortKey, random(16), "SHA-256", MGF1ParameterSpec.SHA256))));
+                () -> server.kms().importKeyMaterial(request(id, shortKey, wrap(shortKey, random(16), "SHA-256", MGF1ParameterSpec.SHA256))));
         GetParametersForImportResponse sha1 = parameters(id, WrappingAlgorithmSpec.RSAES_OAEP_SHA_1, WrappingKeySpec.RSA_2048);
-        assertFails(Code.INVALID_ARGUMENT, "InvalidCiphertextException", () -> kms.importKeyMaterial(
+        assertFails(Code.INVALID_ARGUMENT, "InvalidCiphertextException", () -> server.kms().importKeyMaterial(
                 request(id, sha1, wrap(sha1, random(32), "SHA-256", MGF1ParameterSpec.SHA256))));
         assertFails(Code.FAILED_PRECONDITION, "UnsupportedOperationException",
                 () -> parameters(generated, WrappingAlgorithmSpec.RSAES_OAEP_SHA_256, WrappingKeySpec.RSA_2048));
-        assertFails(Code.INVALID_ARGUMENT, "ValidationException", () -> kms.getParametersForImport(
+        assertFails(Code.INVALID_ARGUMENT, "ValidationException", () -> server.kms().getParametersForImport(
                 GetParametersForImportRequest.newBuilder().setKeyId(id).setWrappingKeySpec(WrappingKeySpec.RSA_2048).build()));
 
         assertThat(describe(id).getKeyState()).isEqualTo(KeyState.KEY_STATE_PENDING_IMPORT);
@@ -189,7 +172,7 @@ class ImportKeyMaterialTest {
 
         importMaterial(id, random(32), WrappingAlgorithmSpec.RSAES_OAEP_SHA_256, WrappingKeySpec.RSA_4096, null);
         assertFails(Code.FAILED_PRECONDITION, "UnsupportedOperationException",
-                () -> kms.rotateKeyOnDemand(RotateKeyOnDemandRequest.newBuilder().setKeyId(id).build()));
+                () -> server.kms().rotateKeyOnDemand(RotateKeyOnDemandRequest.newBuilder().setKeyId(id).build()));
         assertFails(Code.FAILED_PRECONDITION, "KMSInvalidStateException", () -> importMaterial(id, random(32),
                 WrappingAlgorithmSpec.RSAES_OAEP_SHA_256, WrappingKeySpec.RSA_2048, null));
     }
@@ -206,11 +189,11 @@ class ImportKeyMaterialTest {
         } else {
             request.setExpirationModel(ExpirationModelType.KEY_MATERIAL_DOES_NOT_EXPIRE);
         }
-        kms.importKeyMaterial(request.build());
+        server.kms().importKeyMaterial(request.build());
     }
 
     private static GetParametersForImportResponse parameters(String keyId, WrappingAlgorithmSpec algorithm, WrappingKeySpec spec) {
-        return kms.getParametersForImport(GetParametersForImportRequest.newBuilder().setKeyId(keyId)
+        return server.kms().getParametersForImport(GetParametersForImportRequest.newBuilder().setKeyId(keyId)
                 .setWrappingAlgorithm(algorithm).setWrappingKeySpec(spec).build());
     }
 
@@ -240,17 +223,17 @@ class ImportKeyMaterialTest {
     }
 
     private static ByteString encrypt(String keyId, String text) {
-        return kms.encrypt(EncryptRequest.newBuilder().setKeyId(keyId).setPlaintext(ByteString.copyFromUtf8(text))
+        return server.kms().encrypt(EncryptRequest.newBuilder().setKeyId(keyId).setPlaintext(ByteString.copyFromUtf8(text))
                 .putAllEncryptionContext(CONTEXT).build()).getCiphertextBlob();
     }
 
     private static String decrypt(ByteString blob) {
-        return kms.decrypt(DecryptRequest.newBuilder().setCiphertextBlob(blob).putAllEncryptionContext(CONTEXT).build())
+        return server.kms().decrypt(DecryptRequest.newBuilder().setCiphertextBlob(blob).putAllEncryptionContext(CONTEXT).build())
                 .getPlaintext().toStringUtf8();
     }
 
     private static KeyMetadata describe(String keyId) {
-        return kms.describeKey(DescribeKeyRequest.newBuilder().setKeyId(keyId).build()).getKeyMetadata();
+        return server.kms().describeKey(DescribeKeyRequest.newBuilder().setKeyId(keyId).build()).getKeyMetadata();
     }
 
     private static byte[] random(int n) {

@@ -13,7 +13,6 @@ import io.hsmkms.proto.v1.EnableKeyRequest;
 import io.hsmkms.proto.v1.EncryptRequest;
 import io.hsmkms.proto.v1.EncryptionAlgorithmSpec;
 import io.hsmkms.proto.v1.KeyListEntry;
-import io.hsmkms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
 import io.hsmkms.proto.v1.KeyMetadata;
 import io.hsmkms.proto.v1.KeySpec;
 import io.hsmkms.proto.v1.KeyState;
@@ -23,40 +22,25 @@ import io.hsmkms.proto.v1.ListKeysResponse;
 import io.hsmkms.proto.v1.OriginType;
 import io.hsmkms.server.testing.KmsTestServer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.hsmkms.server.testing.KmsServerExtension;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class KeyApiTest {
-    @TempDir
-    static Path dataDir;
-    private static KmsTestServer server;
-    private static KeyManagementServiceBlockingStub kms;
-
-    @BeforeAll
-    static void start() {
-        server = KmsTestServer.start(dataDir);
-        kms = server.kms();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @RegisterExtension
+    static final KmsServerExtension server = new KmsServerExtension();
 
     @Test
     void createKey_returnsEnabledSymmetricKeyOfTheAccount() {
         Instant before = Instant.now().minusSeconds(1);
 
-        KeyMetadata key = kms.createKey(CreateKeyRequest.newBuilder().setDescription("payments").build()).getKeyMetadata();
+        KeyMetadata key = server.kms().createKey(CreateKeyRequest.newBuilder().setDescription("payments").build()).getKeyMetadata();
 
         assertThat(key.getKeyId()).matches("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
         assertThat(key.getArn()).isEqualTo("arn:hsmkms:kms:" + KmsTestServer.REGION + ":" + KmsTestServer.ACCOUNT
@@ -79,29 +63,29 @@ class KeyApiTest {
     void describeKey_byIdOrArn_returnsWhatCreateReturned() {
         KeyMetadata created = createKey("describe me");
 
-        assertThat(kms.describeKey(describe(created.getKeyId())).getKeyMetadata()).isEqualTo(created);
-        assertThat(kms.describeKey(describe(created.getArn())).getKeyMetadata()).isEqualTo(created);
-        assertThat(kms.describeKey(describe(created.getKeyId().toUpperCase())).getKeyMetadata()).isEqualTo(created);
+        assertThat(server.kms().describeKey(describe(created.getKeyId())).getKeyMetadata()).isEqualTo(created);
+        assertThat(server.kms().describeKey(describe(created.getArn())).getKeyMetadata()).isEqualTo(created);
+        assertThat(server.kms().describeKey(describe(created.getKeyId().toUpperCase())).getKeyMetadata()).isEqualTo(created);
     }
 
     @Test
     void describeKey_unknownKeyOrOtherRegion_failsAsNotFound_otherAccountAsAccessDenied() {
         String unknown = "00000000-0000-4000-8000-000000000000";
-        assertFails(Code.NOT_FOUND, "NotFoundException", () -> kms.describeKey(describe(unknown)));
+        assertFails(Code.NOT_FOUND, "NotFoundException", () -> server.kms().describeKey(describe(unknown)));
 
         KeyMetadata key = createKey("foreign");
         // Another account's key (existing or not) is none of this caller's business: no existence oracle.
         String otherAccountArn = key.getArn().replace(KmsTestServer.ACCOUNT, "999999999999");
-        assertFails(Code.PERMISSION_DENIED, "AccessDeniedException", () -> kms.describeKey(describe(otherAccountArn)));
+        assertFails(Code.PERMISSION_DENIED, "AccessDeniedException", () -> server.kms().describeKey(describe(otherAccountArn)));
         String otherRegionArn = key.getArn().replace(":" + KmsTestServer.REGION + ":", ":elsewhere-1:");
-        assertFails(Code.NOT_FOUND, "NotFoundException", () -> kms.describeKey(describe(otherRegionArn)));
+        assertFails(Code.NOT_FOUND, "NotFoundException", () -> server.kms().describeKey(describe(otherRegionArn)));
     }
 
     @Test
     void describeKey_malformedId_failsAsValidation() {
         for (String bad : List.of("", "not-a-key", "1234", "arn:hsmkms:kms:test-1:111122223333:key/nope",
                 "alias/../etc", "x".repeat(3000))) {
-            assertFails(Code.INVALID_ARGUMENT, "ValidationException", () -> kms.describeKey(describe(bad)));
+            assertFails(Code.INVALID_ARGUMENT, "ValidationException", () -> server.kms().describeKey(describe(bad)));
         }
     }
 
@@ -111,7 +95,7 @@ class KeyApiTest {
         long hsmObjectsBefore = server.hsm().listKeyLabels().size();
 
         assertFails(Code.INVALID_ARGUMENT, "ValidationException",
-                () -> kms.createKey(CreateKeyRequest.newBuilder().setDescription("d".repeat(8193)).build()));
+                () -> server.kms().createKey(CreateKeyRequest.newBuilder().setDescription("d".repeat(8193)).build()));
 
         assertThat(allKeys()).hasSize(keysBefore);
         assertThat(server.hsm().listKeyLabels()).hasSize((int) hsmObjectsBefore);
@@ -121,9 +105,9 @@ class KeyApiTest {
     @Test
     void createKey_withUnknownEnumValues_failsAsValidation() {
         assertFails(Code.INVALID_ARGUMENT, "ValidationException",
-                () -> kms.createKey(CreateKeyRequest.newBuilder().setKeySpecValue(42).build()));
+                () -> server.kms().createKey(CreateKeyRequest.newBuilder().setKeySpecValue(42).build()));
         assertFails(Code.INVALID_ARGUMENT, "ValidationException",
-                () -> kms.createKey(CreateKeyRequest.newBuilder().setKeyUsageValue(42).build()));
+                () -> server.kms().createKey(CreateKeyRequest.newBuilder().setKeyUsageValue(42).build()));
     }
 
     @Test
@@ -137,7 +121,7 @@ class KeyApiTest {
         String marker = "";
         int pages = 0;
         do {
-            ListKeysResponse page = kms.listKeys(ListKeysRequest.newBuilder().setLimit(2).setMarker(marker).build());
+            ListKeysResponse page = server.kms().listKeys(ListKeysRequest.newBuilder().setLimit(2).setMarker(marker).build());
             assertThat(page.getKeysCount()).isBetween(1, 2);
             page.getKeysList().forEach(k -> seen.add(k.getKeyId()));
             assertThat(page.getKeysList()).allSatisfy(k -> assertThat(k.getKeyArn()).endsWith(":key/" + k.getKeyId()));
@@ -154,59 +138,59 @@ class KeyApiTest {
     @Test
     void listKeys_withBadLimitOrMarker_failsAsValidation() {
         assertFails(Code.INVALID_ARGUMENT, "ValidationException",
-                () -> kms.listKeys(ListKeysRequest.newBuilder().setLimit(1001).build()));
+                () -> server.kms().listKeys(ListKeysRequest.newBuilder().setLimit(1001).build()));
         assertFails(Code.INVALID_ARGUMENT, "ValidationException",
-                () -> kms.listKeys(ListKeysRequest.newBuilder().setLimit(-1).build()));
+                () -> server.kms().listKeys(ListKeysRequest.newBuilder().setLimit(-1).build()));
         assertFails(Code.INVALID_ARGUMENT, "ValidationException",
-                () -> kms.listKeys(ListKeysRequest.newBuilder().setMarker("garbage").build()));
+                () -> server.kms().listKeys(ListKeysRequest.newBuilder().setMarker("garbage").build()));
     }
 
     @Test
     void disableKey_blocksEncryptAndDecrypt_untilEnabledAgain() {
         KeyMetadata key = createKey("toggle");
-        ByteString ciphertext = kms.encrypt(encrypt(key.getKeyId())).getCiphertextBlob();
+        ByteString ciphertext = server.kms().encrypt(encrypt(key.getKeyId())).getCiphertextBlob();
 
-        kms.disableKey(DisableKeyRequest.newBuilder().setKeyId(key.getKeyId()).build());
+        server.kms().disableKey(DisableKeyRequest.newBuilder().setKeyId(key.getKeyId()).build());
 
-        KeyMetadata disabled = kms.describeKey(describe(key.getKeyId())).getKeyMetadata();
+        KeyMetadata disabled = server.kms().describeKey(describe(key.getKeyId())).getKeyMetadata();
         assertThat(disabled.getKeyState()).isEqualTo(KeyState.KEY_STATE_DISABLED);
         assertThat(disabled.getEnabled()).isFalse();
         long hsmCalls = server.hsm().calls();
-        assertFails(Code.FAILED_PRECONDITION, "DisabledException", () -> kms.encrypt(encrypt(key.getKeyId())));
+        assertFails(Code.FAILED_PRECONDITION, "DisabledException", () -> server.kms().encrypt(encrypt(key.getKeyId())));
         assertFails(Code.FAILED_PRECONDITION, "DisabledException",
-                () -> kms.decrypt(DecryptRequest.newBuilder().setCiphertextBlob(ciphertext).build()));
+                () -> server.kms().decrypt(DecryptRequest.newBuilder().setCiphertextBlob(ciphertext).build()));
         assertThat(server.hsm().calls()).as("a disabled key never reaches the HSM").isEqualTo(hsmCalls);
 
-        kms.enableKey(EnableKeyRequest.newBuilder().setKeyId(key.getArn()).build());
+        server.kms().enableKey(EnableKeyRequest.newBuilder().setKeyId(key.getArn()).build());
 
-        assertThat(kms.describeKey(describe(key.getKeyId())).getKeyMetadata().getKeyState())
+        assertThat(server.kms().describeKey(describe(key.getKeyId())).getKeyMetadata().getKeyState())
                 .isEqualTo(KeyState.KEY_STATE_ENABLED);
-        assertThat(kms.decrypt(DecryptRequest.newBuilder().setCiphertextBlob(ciphertext).build()).getPlaintext()
+        assertThat(server.kms().decrypt(DecryptRequest.newBuilder().setCiphertextBlob(ciphertext).build()).getPlaintext()
                 .toStringUtf8()).isEqualTo("hello");
     }
 
     @Test
     void enableAndDisable_areIdempotent_andFailForUnknownKeys() {
         KeyMetadata key = createKey("idempotent");
-        kms.enableKey(EnableKeyRequest.newBuilder().setKeyId(key.getKeyId()).build());
-        kms.disableKey(DisableKeyRequest.newBuilder().setKeyId(key.getKeyId()).build());
-        kms.disableKey(DisableKeyRequest.newBuilder().setKeyId(key.getKeyId()).build());
-        assertThat(kms.describeKey(describe(key.getKeyId())).getKeyMetadata().getKeyState())
+        server.kms().enableKey(EnableKeyRequest.newBuilder().setKeyId(key.getKeyId()).build());
+        server.kms().disableKey(DisableKeyRequest.newBuilder().setKeyId(key.getKeyId()).build());
+        server.kms().disableKey(DisableKeyRequest.newBuilder().setKeyId(key.getKeyId()).build());
+        assertThat(server.kms().describeKey(describe(key.getKeyId())).getKeyMetadata().getKeyState())
                 .isEqualTo(KeyState.KEY_STATE_DISABLED);
 
         String unknown = "00000000-0000-4000-8000-000000000001";
         assertFails(Code.NOT_FOUND, "NotFoundException",
-                () -> kms.enableKey(EnableKeyRequest.newBuilder().setKeyId(unknown).build()));
+                () -> server.kms().enableKey(EnableKeyRequest.newBuilder().setKeyId(unknown).build()));
         assertFails(Code.NOT_FOUND, "NotFoundException",
-                () -> kms.disableKey(DisableKeyRequest.newBuilder().setKeyId(unknown).build()));
+                () -> server.kms().disableKey(DisableKeyRequest.newBuilder().setKeyId(unknown).build()));
     }
 
     private static KeyMetadata createKey(String description) {
-        return kms.createKey(CreateKeyRequest.newBuilder().setDescription(description).build()).getKeyMetadata();
+        return server.kms().createKey(CreateKeyRequest.newBuilder().setDescription(description).build()).getKeyMetadata();
     }
 
     private static List<KeyListEntry> allKeys() {
-        return kms.listKeys(ListKeysRequest.newBuilder().setLimit(1000).build()).getKeysList();
+        return server.kms().listKeys(ListKeysRequest.newBuilder().setLimit(1000).build()).getKeysList();
     }
 
     private static DescribeKeyRequest describe(String keyId) {

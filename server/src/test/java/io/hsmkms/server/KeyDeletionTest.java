@@ -14,102 +14,85 @@ import io.hsmkms.proto.v1.DisableKeyRequest;
 import io.hsmkms.proto.v1.EnableKeyRequest;
 import io.hsmkms.proto.v1.EncryptRequest;
 import io.hsmkms.proto.v1.GenerateDataKeyRequest;
-import io.hsmkms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
 import io.hsmkms.proto.v1.KeyMetadata;
 import io.hsmkms.proto.v1.KeyState;
 import io.hsmkms.proto.v1.ListAliasesRequest;
 import io.hsmkms.proto.v1.ScheduleKeyDeletionRequest;
 import io.hsmkms.proto.v1.ScheduleKeyDeletionResponse;
-import io.hsmkms.server.testing.KmsTestServer;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.hsmkms.server.testing.KmsServerExtension;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Scheduled deletion over gRPC, with the server's clock moved forward instead of waiting days. */
 class KeyDeletionTest {
     private static final ByteString DATA = ByteString.copyFromUtf8("short-lived secret");
 
-    @TempDir
-    static Path dataDir;
-    private static KmsTestServer server;
-    private static KeyManagementServiceBlockingStub kms;
-
-    @BeforeAll
-    static void start() {
-        server = KmsTestServer.start(dataDir);
-        kms = server.kms();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @RegisterExtension
+    static final KmsServerExtension server = new KmsServerExtension();
 
     @Test
     void scheduledKey_isUnusable_untilCancelled_thenComesBackDisabled() {
         KeyMetadata key = createKey();
-        ByteString blob = kms.encrypt(encrypt(key.getKeyId())).getCiphertextBlob();
+        ByteString blob = server.kms().encrypt(encrypt(key.getKeyId())).getCiphertextBlob();
         Instant before = Instant.now();
 
-        ScheduleKeyDeletionResponse scheduled = kms.scheduleKeyDeletion(schedule(key.getKeyId(), 7));
+        ScheduleKeyDeletionResponse scheduled = server.kms().scheduleKeyDeletion(schedule(key.getKeyId(), 7));
 
         assertThat(scheduled.getKeyState()).isEqualTo(KeyState.KEY_STATE_PENDING_DELETION);
         assertThat(scheduled.getPendingWindowInDays()).isEqualTo(7);
         Instant deletion = Instant.ofEpochSecond(scheduled.getDeletionDate().getSeconds());
         assertThat(deletion).isBetween(before.plus(Duration.ofDays(7)).minusSeconds(2), Instant.now().plus(Duration.ofDays(7)));
-        KeyMetadata described = kms.describeKey(DescribeKeyRequest.newBuilder().setKeyId(key.getKeyId()).build()).getKeyMetadata();
+        KeyMetadata described = server.kms().describeKey(DescribeKeyRequest.newBuilder().setKeyId(key.getKeyId()).build()).getKeyMetadata();
         assertThat(described.getKeyState()).isEqualTo(KeyState.KEY_STATE_PENDING_DELETION);
         assertThat(described.hasDeletionDate()).isTrue();
         long hsmCalls = server.hsm().calls();
         for (Runnable use : new Runnable[] {
-            () -> kms.encrypt(encrypt(key.getKeyId())),
-            () -> kms.decrypt(DecryptRequest.newBuilder().setCiphertextBlob(blob).build()),
-            () -> kms.generateDataKey(GenerateDataKeyRequest.newBuilder().setKeyId(key.getKeyId()).setNumberOfBytes(16).build()),
-            () -> kms.enableKey(EnableKeyRequest.newBuilder().setKeyId(key.getKeyId()).build()),
-            () -> kms.disableKey(DisableKeyRequest.newBuilder().setKeyId(key.getKeyId()).build()),
-            () -> kms.scheduleKeyDeletion(schedule(key.getKeyId(), 30))}) {
+            () -> server.kms().encrypt(encrypt(key.getKeyId())),
+            () -> server.kms().decrypt(DecryptRequest.newBuilder().setCiphertextBlob(blob).build()),
+            () -> server.kms().generateDataKey(GenerateDataKeyRequest.newBuilder().setKeyId(key.getKeyId()).setNumberOfBytes(16).build()),
+            () -> server.kms().enableKey(EnableKeyRequest.newBuilder().setKeyId(key.getKeyId()).build()),
+            () -> server.kms().disableKey(DisableKeyRequest.newBuilder().setKeyId(key.getKeyId()).build()),
+            () -> server.kms().scheduleKeyDeletion(schedule(key.getKeyId(), 30))}) {
             assertFails(Code.FAILED_PRECONDITION, "KMSInvalidStateException", use::run);
         }
         assertThat(server.hsm().calls()).isEqualTo(hsmCalls);
 
-        kms.cancelKeyDeletion(CancelKeyDeletionRequest.newBuilder().setKeyId(key.getKeyId()).build());
+        server.kms().cancelKeyDeletion(CancelKeyDeletionRequest.newBuilder().setKeyId(key.getKeyId()).build());
 
-        KeyMetadata cancelled = kms.describeKey(DescribeKeyRequest.newBuilder().setKeyId(key.getKeyId()).build()).getKeyMetadata();
+        KeyMetadata cancelled = server.kms().describeKey(DescribeKeyRequest.newBuilder().setKeyId(key.getKeyId()).build()).getKeyMetadata();
         assertThat(cancelled.getKeyState()).isEqualTo(KeyState.KEY_STATE_DISABLED);
         assertThat(cancelled.hasDeletionDate()).isFalse();
-        kms.enableKey(EnableKeyRequest.newBuilder().setKeyId(key.getKeyId()).build());
-        assertThat(kms.decrypt(DecryptRequest.newBuilder().setCiphertextBlob(blob).build()).getPlaintext()).isEqualTo(DATA);
+        server.kms().enableKey(EnableKeyRequest.newBuilder().setKeyId(key.getKeyId()).build());
+        assertThat(server.kms().decrypt(DecryptRequest.newBuilder().setCiphertextBlob(blob).build()).getPlaintext()).isEqualTo(DATA);
         assertFails(Code.FAILED_PRECONDITION, "KMSInvalidStateException",
-                () -> kms.cancelKeyDeletion(CancelKeyDeletionRequest.newBuilder().setKeyId(key.getKeyId()).build()));
+                () -> server.kms().cancelKeyDeletion(CancelKeyDeletionRequest.newBuilder().setKeyId(key.getKeyId()).build()));
     }
 
     @Test
     void pendingWindow_mustBe7To30Days_defaulting30() {
         KeyMetadata key = createKey();
         for (int days : new int[] {6, 31, -1}) {
-            assertFails(Code.INVALID_ARGUMENT, "ValidationException", () -> kms.scheduleKeyDeletion(schedule(key.getKeyId(), days)));
+            assertFails(Code.INVALID_ARGUMENT, "ValidationException", () -> server.kms().scheduleKeyDeletion(schedule(key.getKeyId(), days)));
         }
-        assertThat(kms.describeKey(DescribeKeyRequest.newBuilder().setKeyId(key.getKeyId()).build()).getKeyMetadata()
+        assertThat(server.kms().describeKey(DescribeKeyRequest.newBuilder().setKeyId(key.getKeyId()).build()).getKeyMetadata()
                 .getKeyState()).isEqualTo(KeyState.KEY_STATE_ENABLED);
 
-        ScheduleKeyDeletionResponse scheduled = kms.scheduleKeyDeletion(schedule(key.getKeyId(), 0));
+        ScheduleKeyDeletionResponse scheduled = server.kms().scheduleKeyDeletion(schedule(key.getKeyId(), 0));
 
         assertThat(scheduled.getPendingWindowInDays()).isEqualTo(30);
-        kms.cancelKeyDeletion(CancelKeyDeletionRequest.newBuilder().setKeyId(key.getKeyId()).build());
+        server.kms().cancelKeyDeletion(CancelKeyDeletionRequest.newBuilder().setKeyId(key.getKeyId()).build());
     }
 
     @Test
     void whenTheWindowEnds_theMaterialIsDestroyedAndTheKeyIsGone() {
         KeyMetadata key = createKey();
         KeyMetadata survivor = createKey();
-        kms.createAlias(CreateAliasRequest.newBuilder().setAliasName("alias/doomed").setTargetKeyId(key.getKeyId()).build());
-        ByteString blob = kms.encrypt(encrypt(key.getKeyId())).getCiphertextBlob();
+        server.kms().createAlias(CreateAliasRequest.newBuilder().setAliasName("alias/doomed").setTargetKeyId(key.getKeyId()).build());
+        ByteString blob = server.kms().encrypt(encrypt(key.getKeyId())).getCiphertextBlob();
         String label = "hsmkms/" + key.getKeyId() + "/1";
-        kms.scheduleKeyDeletion(schedule(key.getKeyId(), 7));
+        server.kms().scheduleKeyDeletion(schedule(key.getKeyId(), 7));
 
         server.clock().advance(Duration.ofDays(6));
         server.server().deleteDueKeys();
@@ -120,17 +103,17 @@ class KeyDeletionTest {
 
         assertThat(server.hsm().listKeyLabels()).doesNotContain(label).contains("hsmkms/" + survivor.getKeyId() + "/1");
         assertFails(Code.NOT_FOUND, "NotFoundException",
-                () -> kms.describeKey(DescribeKeyRequest.newBuilder().setKeyId(key.getKeyId()).build()));
+                () -> server.kms().describeKey(DescribeKeyRequest.newBuilder().setKeyId(key.getKeyId()).build()));
         assertFails(Code.INVALID_ARGUMENT, "InvalidCiphertextException",
-                () -> kms.decrypt(DecryptRequest.newBuilder().setCiphertextBlob(blob).build()));
-        assertThat(kms.listAliases(ListAliasesRequest.getDefaultInstance()).getAliasesList())
+                () -> server.kms().decrypt(DecryptRequest.newBuilder().setCiphertextBlob(blob).build()));
+        assertThat(server.kms().listAliases(ListAliasesRequest.getDefaultInstance()).getAliasesList())
                 .noneMatch(a -> a.getAliasName().equals("alias/doomed"));
         assertThat(server.server().deleteDueKeys()).as("a second run finds nothing to do").isZero();
-        assertThat(kms.encrypt(encrypt(survivor.getKeyId())).getKeyId()).isEqualTo(survivor.getArn());
+        assertThat(server.kms().encrypt(encrypt(survivor.getKeyId())).getKeyId()).isEqualTo(survivor.getArn());
     }
 
     private static KeyMetadata createKey() {
-        return kms.createKey(CreateKeyRequest.getDefaultInstance()).getKeyMetadata();
+        return server.kms().createKey(CreateKeyRequest.getDefaultInstance()).getKeyMetadata();
     }
 
     private static EncryptRequest encrypt(String keyId) {

@@ -15,49 +15,32 @@ import io.hsmkms.proto.v1.EnableKeyRotationRequest;
 import io.hsmkms.proto.v1.EncryptRequest;
 import io.hsmkms.proto.v1.GetKeyRotationStatusRequest;
 import io.hsmkms.proto.v1.GetKeyRotationStatusResponse;
-import io.hsmkms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
 import io.hsmkms.proto.v1.KeyMetadata;
 import io.hsmkms.proto.v1.ListKeyRotationsRequest;
 import io.hsmkms.proto.v1.ReEncryptRequest;
 import io.hsmkms.proto.v1.RotateKeyOnDemandRequest;
 import io.hsmkms.proto.v1.RotationType;
-import io.hsmkms.server.testing.KmsTestServer;
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.hsmkms.server.testing.KmsServerExtension;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Rotation over gRPC: new versions in the HSM become current, old ones keep decrypting. */
 class KeyRotationTest {
     private static final Map<String, String> CONTEXT = Map.of("purpose", "rotation");
 
-    @TempDir
-    static Path dataDir;
-    private static KmsTestServer server;
-    private static KeyManagementServiceBlockingStub kms;
-
-    @BeforeAll
-    static void start() {
-        server = KmsTestServer.start(dataDir);
-        kms = server.kms();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @RegisterExtension
+    static final KmsServerExtension server = new KmsServerExtension();
 
     @Test
     void rotateOnDemand_makesANewCurrentVersion_oldCiphertextsStillDecrypt_reEncryptMovesThemForward() {
         KeyMetadata key = createKey();
         ByteString v1 = encrypt(key.getKeyId(), "before rotation");
 
-        var rotated = kms.rotateKeyOnDemand(RotateKeyOnDemandRequest.newBuilder().setKeyId(key.getKeyId()).build());
+        var rotated = server.kms().rotateKeyOnDemand(RotateKeyOnDemandRequest.newBuilder().setKeyId(key.getKeyId()).build());
 
         assertThat(rotated.getKeyVersion()).isEqualTo(2);
         assertThat(describe(key.getKeyId()).getCurrentKeyVersion()).isEqualTo(2);
@@ -66,11 +49,11 @@ class KeyRotationTest {
         assertThat(version(v2)).isEqualTo(2);
         assertThat(decrypt(v1)).isEqualTo("before rotation");
         assertThat(decrypt(v2)).isEqualTo("after rotation");
-        ByteString moved = kms.reEncrypt(ReEncryptRequest.newBuilder().setCiphertextBlob(v1).putAllSourceEncryptionContext(CONTEXT)
+        ByteString moved = server.kms().reEncrypt(ReEncryptRequest.newBuilder().setCiphertextBlob(v1).putAllSourceEncryptionContext(CONTEXT)
                 .setDestinationKeyId(key.getKeyId()).putAllDestinationEncryptionContext(CONTEXT).build()).getCiphertextBlob();
         assertThat(version(moved)).isEqualTo(2);
         assertThat(decrypt(moved)).isEqualTo("before rotation");
-        assertThat(kms.listKeyRotations(ListKeyRotationsRequest.newBuilder().setKeyId(key.getKeyId()).build()).getRotationsList())
+        assertThat(server.kms().listKeyRotations(ListKeyRotationsRequest.newBuilder().setKeyId(key.getKeyId()).build()).getRotationsList())
                 .singleElement().satisfies(r -> {
                     assertThat(r.getKeyVersion()).isEqualTo(2);
                     assertThat(r.getRotationType()).isEqualTo(RotationType.ROTATION_TYPE_ON_DEMAND);
@@ -86,7 +69,7 @@ class KeyRotationTest {
         ByteString v1 = encrypt(key.getKeyId(), "old data");
         Instant before = Instant.now();
 
-        kms.enableKeyRotation(EnableKeyRotationRequest.newBuilder().setKeyId(key.getKeyId()).setRotationPeriodInDays(90).build());
+        server.kms().enableKeyRotation(EnableKeyRotationRequest.newBuilder().setKeyId(key.getKeyId()).setRotationPeriodInDays(90).build());
 
         GetKeyRotationStatusResponse status = status(key.getKeyId());
         assertThat(status.getKeyRotationEnabled()).isTrue();
@@ -106,10 +89,10 @@ class KeyRotationTest {
         assertThat(decrypt(v1)).isEqualTo("old data");
         assertThat(Instant.ofEpochSecond(status(key.getKeyId()).getNextRotationDate().getSeconds()))
                 .isEqualTo(next.plus(Duration.ofDays(90)));
-        assertThat(kms.listKeyRotations(ListKeyRotationsRequest.newBuilder().setKeyId(key.getKeyId()).build())
+        assertThat(server.kms().listKeyRotations(ListKeyRotationsRequest.newBuilder().setKeyId(key.getKeyId()).build())
                 .getRotations(0).getRotationType()).isEqualTo(RotationType.ROTATION_TYPE_AUTOMATIC);
 
-        kms.disableKeyRotation(DisableKeyRotationRequest.newBuilder().setKeyId(key.getKeyId()).build());
+        server.kms().disableKeyRotation(DisableKeyRotationRequest.newBuilder().setKeyId(key.getKeyId()).build());
         server.clock().advance(Duration.ofDays(200));
         server.server().rotateDueKeys();
         assertThat(describe(key.getKeyId()).getCurrentKeyVersion()).isEqualTo(2);
@@ -120,46 +103,46 @@ class KeyRotationTest {
     void rotationLimitsAndStates_areEnforced() {
         KeyMetadata key = createKey();
         for (int days : new int[] {89, 2561, -5}) {
-            assertFails(Code.INVALID_ARGUMENT, "ValidationException", () -> kms.enableKeyRotation(
+            assertFails(Code.INVALID_ARGUMENT, "ValidationException", () -> server.kms().enableKeyRotation(
                     EnableKeyRotationRequest.newBuilder().setKeyId(key.getKeyId()).setRotationPeriodInDays(days).build()));
         }
-        kms.enableKeyRotation(EnableKeyRotationRequest.newBuilder().setKeyId(key.getKeyId()).build());
+        server.kms().enableKeyRotation(EnableKeyRotationRequest.newBuilder().setKeyId(key.getKeyId()).build());
         assertThat(status(key.getKeyId()).getRotationPeriodInDays()).isEqualTo(365);
         for (int i = 0; i < 10; i++) {
-            kms.rotateKeyOnDemand(RotateKeyOnDemandRequest.newBuilder().setKeyId(key.getKeyId()).build());
+            server.kms().rotateKeyOnDemand(RotateKeyOnDemandRequest.newBuilder().setKeyId(key.getKeyId()).build());
         }
         assertFails(Code.RESOURCE_EXHAUSTED, "LimitExceededException",
-                () -> kms.rotateKeyOnDemand(RotateKeyOnDemandRequest.newBuilder().setKeyId(key.getKeyId()).build()));
+                () -> server.kms().rotateKeyOnDemand(RotateKeyOnDemandRequest.newBuilder().setKeyId(key.getKeyId()).build()));
         assertThat(describe(key.getKeyId()).getCurrentKeyVersion()).isEqualTo(11);
         assertThat(status(key.getKeyId()).getOnDemandRotations()).isEqualTo(10);
 
         KeyMetadata disabled = createKey();
-        kms.disableKey(DisableKeyRequest.newBuilder().setKeyId(disabled.getKeyId()).build());
+        server.kms().disableKey(DisableKeyRequest.newBuilder().setKeyId(disabled.getKeyId()).build());
         long hsmCalls = server.hsm().calls();
         assertFails(Code.FAILED_PRECONDITION, "DisabledException",
-                () -> kms.rotateKeyOnDemand(RotateKeyOnDemandRequest.newBuilder().setKeyId(disabled.getKeyId()).build()));
+                () -> server.kms().rotateKeyOnDemand(RotateKeyOnDemandRequest.newBuilder().setKeyId(disabled.getKeyId()).build()));
         assertThat(server.hsm().calls()).isEqualTo(hsmCalls);
     }
 
     private static KeyMetadata createKey() {
-        return kms.createKey(CreateKeyRequest.getDefaultInstance()).getKeyMetadata();
+        return server.kms().createKey(CreateKeyRequest.getDefaultInstance()).getKeyMetadata();
     }
 
     private static KeyMetadata describe(String keyId) {
-        return kms.describeKey(DescribeKeyRequest.newBuilder().setKeyId(keyId).build()).getKeyMetadata();
+        return server.kms().describeKey(DescribeKeyRequest.newBuilder().setKeyId(keyId).build()).getKeyMetadata();
     }
 
     private static GetKeyRotationStatusResponse status(String keyId) {
-        return kms.getKeyRotationStatus(GetKeyRotationStatusRequest.newBuilder().setKeyId(keyId).build());
+        return server.kms().getKeyRotationStatus(GetKeyRotationStatusRequest.newBuilder().setKeyId(keyId).build());
     }
 
     private static ByteString encrypt(String keyId, String text) {
-        return kms.encrypt(EncryptRequest.newBuilder().setKeyId(keyId).setPlaintext(ByteString.copyFromUtf8(text))
+        return server.kms().encrypt(EncryptRequest.newBuilder().setKeyId(keyId).setPlaintext(ByteString.copyFromUtf8(text))
                 .putAllEncryptionContext(CONTEXT).build()).getCiphertextBlob();
     }
 
     private static String decrypt(ByteString blob) {
-        return kms.decrypt(DecryptRequest.newBuilder().setCiphertextBlob(blob).putAllEncryptionContext(CONTEXT).build())
+        return server.kms().decrypt(DecryptRequest.newBuilder().setCiphertextBlob(blob).putAllEncryptionContext(CONTEXT).build())
                 .getPlaintext().toStringUtf8();
     }
 

@@ -4,35 +4,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.hsmkms.hsm.testing.SoftHsmToken;
 import io.hsmkms.proto.v1.CreateKeyRequest;
-import io.hsmkms.server.testing.KmsTestServer;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.hsmkms.server.testing.KmsServerExtension;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Proof from outside the JVM, with OpenSC's pkcs11-tool, that key material cannot leave the token. */
 class NonExtractabilityTest {
     private static final Pattern OBJECT = Pattern.compile(
             "Secret Key Object; (.*)\\n\\s+label:\\s+(\\S+)\\n\\s+Usage:\\s+(.*)\\n\\s+Access:\\s+(.*)");
 
-    @TempDir
-    static Path dataDir;
-    private static KmsTestServer server;
-
-    @BeforeAll
-    static void start() {
-        server = KmsTestServer.start(dataDir);
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @RegisterExtension
+    static final KmsServerExtension server = new KmsServerExtension();
 
     @Test
     void everyBackingKey_isSensitiveNeverExtractableAndUnreadable() {

@@ -6,30 +6,16 @@ import io.hsmkms.proto.v1.CreateKeyRequest;
 import io.hsmkms.proto.v1.EncryptRequest;
 import io.hsmkms.proto.v1.KeyMetadata;
 import io.hsmkms.server.core.OrphanReconciler;
-import io.hsmkms.server.testing.KmsTestServer;
 import com.google.protobuf.ByteString;
-import java.nio.file.Path;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.hsmkms.server.testing.KmsServerExtension;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Orphan HSM objects (what a crash between HSM write and metadata write leaves) are found and removed. */
 class ReconciliationTest {
-    @TempDir
-    static Path dataDir;
-    private static KmsTestServer server;
-
-    @BeforeAll
-    static void start() {
-        server = KmsTestServer.start(dataDir);
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @RegisterExtension
+    static final KmsServerExtension server = new KmsServerExtension();
 
     @Test
     void orphans_areReportedFirst_thenDestroyed_whileRealKeysAndForeignObjectsStay() {
