@@ -16,6 +16,7 @@ import io.hsmkms.server.core.Aliases;
 import io.hsmkms.server.core.CryptoOperations;
 import io.hsmkms.server.core.EncryptionCounter;
 import io.hsmkms.server.core.Grants;
+import io.hsmkms.server.core.KeyAvailability;
 import io.hsmkms.server.core.KeyDeletion;
 import io.hsmkms.server.core.KeyImports;
 import io.hsmkms.server.core.KeyRotation;
@@ -86,18 +87,19 @@ public final class KmsServer implements AutoCloseable {
         AccessControl access = new AccessControl(security.identities(), new KeyPolicies(), store, names, clock);
         KeyOperations keys = new KeyOperations(hsm, store, store, names, access, clock);
         this.counter = new EncryptionCounter(store);
-        CryptoOperations crypto = new CryptoOperations(hsm, keys, names, access, counter);
+        KeyAvailability availability = new KeyAvailability();
+        CryptoOperations crypto = new CryptoOperations(hsm, keys, names, access, counter, availability);
         Grants grants = new Grants(store, keys, names, access, clock);
         Aliases aliases = new Aliases(store, keys, names, access, clock);
         this.imports = new KeyImports(hsm, store, keys, names, access, clock);
         this.keyDeletion = new KeyDeletion(hsm, store, clock);
         this.keyRotation = new KeyRotation(keys, store, counter, limits.maxEncryptionsPerVersion(), clock);
-        this.reconciler = new OrphanReconciler(hsm, store);
+        this.reconciler = new OrphanReconciler(hsm, store, availability);
         Authenticator authenticator = new Authenticator(security.identities(), security.tokens(),
                 security.insecureDevPrincipal());
         this.server = builder
                 .maxInboundMessageSize(limits.maxInboundMessageBytes())
-                .addService(KmsServices.keyManagement(keys, crypto, grants, aliases, imports, names, authenticator))
+                .addService(KmsServices.keyManagement(keys, crypto, grants, aliases, imports, availability, names, authenticator))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .build();

@@ -27,13 +27,16 @@ public final class CryptoOperations {
     private final KeyNames names;
     private final AccessControl access;
     private final EncryptionCounter counter;
+    private final KeyAvailability availability;
 
-    public CryptoOperations(Hsm hsm, KeyOperations keys, KeyNames names, AccessControl access, EncryptionCounter counter) {
+    public CryptoOperations(Hsm hsm, KeyOperations keys, KeyNames names, AccessControl access, EncryptionCounter counter,
+                            KeyAvailability availability) {
         this.hsm = hsm;
         this.keys = keys;
         this.names = names;
         this.access = access;
         this.counter = counter;
+        this.availability = availability;
     }
 
     /** What Encrypt and the data-key calls return: the blob and the key that sealed it. */
@@ -143,7 +146,13 @@ public final class CryptoOperations {
         byte[] iv = HsmCalls.call(() -> hsm.generateRandom(CiphertextCodec.IV_LENGTH));
         byte[] header = CiphertextCodec.header(key.id(), version.number(), iv);
         byte[] aad = CiphertextCodec.aad(header, context);
-        byte[] sealed = HsmCalls.call(() -> hsm.encrypt(new HsmKeyRef(version.hsmLabel()), iv, aad, plaintext));
+        byte[] sealed;
+        try {
+            sealed = hsm.encrypt(new HsmKeyRef(version.hsmLabel()), iv, aad, plaintext);
+        } catch (HsmException e) {
+            throw failure(key, version, e);
+        }
+        availability.served(version.hsmLabel());
         counter.record(key.id(), version.number());
         return CiphertextCodec.encode(new CiphertextBlob(key.id(), version.number(), iv, sealed));
     }
@@ -151,14 +160,27 @@ public final class CryptoOperations {
     private Opened open(ManagedKey key, CiphertextBlob blob, Map<String, String> context) {
         KeyVersion version = key.version(blob.keyVersion()).orElseThrow(CryptoOperations::invalidCiphertext);
         byte[] aad = CiphertextCodec.aad(CiphertextCodec.header(blob.keyId(), blob.keyVersion(), blob.iv()), context);
+        byte[] plaintext;
         try {
-            return new Opened(hsm.decrypt(new HsmKeyRef(version.hsmLabel()), blob.iv(), aad, blob.sealed()), key);
+            plaintext = hsm.decrypt(new HsmKeyRef(version.hsmLabel()), blob.iv(), aad, blob.sealed());
         } catch (HsmException e) {
             if (e.reason() == HsmException.Reason.DATA) {
                 throw invalidCiphertext();
             }
-            throw HsmCalls.translate(e);
+            throw failure(key, version, e);
         }
+        availability.served(version.hsmLabel());
+        return new Opened(plaintext, key);
+    }
+
+    /** A version the metadata names but the HSM does not have makes the key Unavailable, not the caller wrong. */
+    private KmsException failure(ManagedKey key, KeyVersion version, HsmException e) {
+        if (e.reason() == HsmException.Reason.NOT_FOUND) {
+            availability.missing(version.hsmLabel());
+            return new KmsException(ErrorReason.KEY_UNAVAILABLE,
+                    "Key '" + names.arn(key) + "' is unavailable: the HSM cannot serve its key material.");
+        }
+        return HsmCalls.translate(e);
     }
 
     private void requireUsable(ManagedKey key) {

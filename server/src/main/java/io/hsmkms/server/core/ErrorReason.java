@@ -21,6 +21,8 @@ public enum ErrorReason {
     UNSUPPORTED_OPERATION("UnsupportedOperationException"),
     THROTTLING("ThrottlingException"),
     DEPENDENCY_TIMEOUT("DependencyTimeoutException"),
+    /** The HSM does not have the material the metadata names (see {@link KeyAvailability}). */
+    KEY_UNAVAILABLE("KeyUnavailableException"),
     /** The HSM failed or cannot be reached; same name as INTERNAL but a retryable status. */
     HSM_UNAVAILABLE("KMSInternalException"),
     INTERNAL("KMSInternalException");

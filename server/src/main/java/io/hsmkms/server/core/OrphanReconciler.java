@@ -31,11 +31,13 @@ public final class OrphanReconciler {
 
     private final Hsm hsm;
     private final KeyRepository repository;
+    private final KeyAvailability availability;
     private Set<String> seenBefore = Set.of();
 
-    public OrphanReconciler(Hsm hsm, KeyRepository repository) {
+    public OrphanReconciler(Hsm hsm, KeyRepository repository, KeyAvailability availability) {
         this.hsm = hsm;
         this.repository = repository;
+        this.availability = availability;
     }
 
     public synchronized Report run() {
@@ -62,6 +64,7 @@ public final class OrphanReconciler {
         }
         Set<String> inToken = new HashSet<>(hsm.listKeyLabels());
         List<String> missing = mustExist.stream().filter(label -> !inToken.contains(label)).sorted().toList();
+        availability.reconciled(missing);
         Set<String> orphans = new HashSet<>();
         for (String label : inToken) {
             if (LABEL.matcher(label).matches() && !named.contains(label)) {
@@ -92,7 +95,7 @@ public final class OrphanReconciler {
             LOG.warn("destroyed orphan HSM objects: {}", destroyed);
         }
         if (!missing.isEmpty()) {
-            LOG.error("metadata names HSM objects that the token does not have: {}", missing);
+            LOG.error("metadata names HSM objects that the token does not have (their keys are Unavailable): {}", missing);
         }
         return new Report(List.copyOf(fresh), List.copyOf(destroyed), List.copyOf(missing));
     }

@@ -91,6 +91,7 @@ import io.hsmkms.proto.v1.GetParametersForImportResponse;
 import io.hsmkms.proto.v1.ImportKeyMaterialRequest;
 import io.hsmkms.proto.v1.ImportKeyMaterialResponse;
 import io.hsmkms.server.core.Alias;
+import io.hsmkms.server.core.KeyAvailability;
 import io.hsmkms.server.core.KeyImports;
 import io.hsmkms.server.core.KeyOrigin;
 import io.hsmkms.server.core.KeyVersion;
@@ -131,11 +132,13 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
     private final Grants grants;
     private final Aliases aliases;
     private final KeyImports imports;
+    private final KeyAvailability availability;
     private final KeyNames names;
 
     KeyManagementGrpcService(KeyOperations keys, CryptoOperations crypto, Grants grants, Aliases aliases,
-                             KeyImports imports, KeyNames names) {
+                             KeyImports imports, KeyAvailability availability, KeyNames names) {
         this.keys = keys;
+        this.availability = availability;
         this.crypto = crypto;
         this.grants = grants;
         this.aliases = aliases;
@@ -609,7 +612,7 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
             return ScheduleKeyDeletionResponse.newBuilder()
                     .setKeyId(names.arn(key))
                     .setDeletionDate(timestamp(key.deletionDate()))
-                    .setKeyState(keyState(key.state()))
+                    .setKeyState(availability.unavailable(key) ? KeyState.KEY_STATE_UNAVAILABLE : keyState(key.state()))
                     .setPendingWindowInDays(request.getPendingWindowInDays() == 0
                             ? KeyOperations.DEFAULT_DELETION_WINDOW_DAYS : request.getPendingWindowInDays())
                     .build();
@@ -706,7 +709,7 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
                 .setCreationDate(timestamp(key.createdAt()))
                 .setEnabled(key.state() == io.hsmkms.server.core.KeyState.ENABLED)
                 .setDescription(key.description())
-                .setKeyState(keyState(key.state()))
+                .setKeyState(availability.unavailable(key) ? KeyState.KEY_STATE_UNAVAILABLE : keyState(key.state()))
                 .setKeyUsage(switch (key.usage()) {
                     case ENCRYPT_DECRYPT -> KeyUsage.KEY_USAGE_ENCRYPT_DECRYPT;
                 })

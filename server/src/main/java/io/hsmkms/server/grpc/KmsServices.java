@@ -7,6 +7,7 @@ import io.hsmkms.server.auth.Authenticator;
 import io.hsmkms.server.core.Aliases;
 import io.hsmkms.server.core.CryptoOperations;
 import io.hsmkms.server.core.Grants;
+import io.hsmkms.server.core.KeyAvailability;
 import io.hsmkms.server.core.KeyImports;
 import io.hsmkms.server.core.KeyNames;
 import io.hsmkms.server.core.KeyOperations;
@@ -17,9 +18,9 @@ public final class KmsServices {
 
     /** The KMS service behind authentication: the request interceptor runs first, then authentication. */
     public static ServerServiceDefinition keyManagement(KeyOperations keys, CryptoOperations crypto, Grants grants,
-                                                        Aliases aliases, KeyImports imports, KeyNames names,
-                                                        Authenticator authenticator) {
-        BindableService service = new KeyManagementGrpcService(keys, crypto, grants, aliases, imports, names);
+                                                        Aliases aliases, KeyImports imports, KeyAvailability availability,
+                                                        KeyNames names, Authenticator authenticator) {
+        BindableService service = new KeyManagementGrpcService(keys, crypto, grants, aliases, imports, availability, names);
         return ServerInterceptors.intercept(service, new AuthInterceptor(authenticator), new RequestInterceptor());
     }
 }
