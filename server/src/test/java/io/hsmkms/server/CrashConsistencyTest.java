@@ -1,5 +1,10 @@
 package io.hsmkms.server;
 
+import static io.hsmkms.server.testing.CrashChecks.MISSING_MATERIAL;
+import static io.hsmkms.server.testing.CrashChecks.allKeys;
+import static io.hsmkms.server.testing.CrashChecks.reportedOrphans;
+import static io.hsmkms.server.testing.CrashChecks.stub;
+import static io.hsmkms.server.testing.CrashChecks.tokenLabels;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
@@ -8,26 +13,21 @@ import io.hsmkms.proto.v1.CreateKeyRequest;
 import io.hsmkms.proto.v1.DecryptRequest;
 import io.hsmkms.proto.v1.DescribeKeyRequest;
 import io.hsmkms.proto.v1.EncryptRequest;
-import io.hsmkms.proto.v1.KeyListEntry;
-import io.hsmkms.proto.v1.KeyManagementServiceGrpc;
 import io.hsmkms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
-import io.hsmkms.proto.v1.ListKeysRequest;
-import io.hsmkms.proto.v1.ListKeysResponse;
 import io.hsmkms.proto.v1.RotateKeyOnDemandRequest;
 import io.hsmkms.server.testing.ServerProcess;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -39,9 +39,6 @@ import org.junit.jupiter.api.io.TempDir;
  * only HSM objects nobody names are the orphans the restarted server's reconciler reports.
  */
 class CrashConsistencyTest {
-    private static final Pattern LABEL = Pattern.compile("label:\\s+(hsmkms/\\S+)");
-    private static final Pattern REPORTED = Pattern.compile("HSM objects with no metadata[^\\[]*\\[([^\\]]*)\\]");
-
     @TempDir
     static Path dataDir;
     private static SoftHsmToken token;
@@ -59,6 +56,7 @@ class CrashConsistencyTest {
     @Test
     void killDuringCreatesAndRotations_losesNothingAndLeavesOnlyReportedOrphans() throws Exception {
         List<String> keys = new CopyOnWriteArrayList<>();
+        Map<String, Integer> acknowledgedRotations = new ConcurrentHashMap<>();
         AtomicInteger operations = new AtomicInteger();
         try (ServerProcess first = ServerProcess.start(token, dataDir)) {
             KeyManagementServiceBlockingStub kms = stub(first);
@@ -72,8 +70,9 @@ class CrashConsistencyTest {
                             if (keys.isEmpty() || thread % 2 == 0) {
                                 keys.add(kms.createKey(CreateKeyRequest.getDefaultInstance()).getKeyMetadata().getKeyId());
                             } else {
-                                kms.rotateKeyOnDemand(RotateKeyOnDemandRequest.newBuilder()
-                                        .setKeyId(keys.get(operations.get() % keys.size())).build());
+                                String keyId = keys.get(operations.get() % keys.size());
+                                kms.rotateKeyOnDemand(RotateKeyOnDemandRequest.newBuilder().setKeyId(keyId).build());
+                                acknowledgedRotations.merge(keyId, 1, Integer::sum);
                             }
                             operations.incrementAndGet();
                         } catch (RuntimeException e) {
@@ -93,9 +92,13 @@ class CrashConsistencyTest {
         try (ServerProcess second = ServerProcess.start(token, dataDir)) {
             KeyManagementServiceBlockingStub kms = stub(second);
             Set<String> named = new HashSet<>();
-            for (String keyId : allKeys(kms)) {
+            List<String> survivors = allKeys(kms);
+            assertThat(survivors).as("every key whose CreateKey was answered survived the kill").containsAll(keys);
+            for (String keyId : survivors) {
                 int current = kms.describeKey(DescribeKeyRequest.newBuilder().setKeyId(keyId).build())
                         .getKeyMetadata().getCurrentKeyVersion();
+                assertThat(current).as("every answered rotation of %s survived", keyId)
+                        .isGreaterThanOrEqualTo(1 + acknowledgedRotations.getOrDefault(keyId, 0));
                 for (int v = 1; v <= current; v++) {
                     named.add("hsmkms/" + keyId + "/" + v);
                 }
@@ -104,55 +107,14 @@ class CrashConsistencyTest {
                 assertThat(kms.decrypt(DecryptRequest.newBuilder().setCiphertextBlob(blob).build()).getPlaintext()
                         .toStringUtf8()).isEqualTo("after the crash");
             }
-            Set<String> inToken = tokenLabels();
+            Set<String> inToken = tokenLabels(token);
             assertThat(inToken).as("no metadata names missing material; token listing:%n%s",
                     token.pkcs11Tool("--list-objects", "--type", "secrkey").output()).containsAll(named);
             Set<String> orphans = new HashSet<>(inToken);
             orphans.removeAll(named);
             Thread.sleep(500);
-            assertThat(reported(second.output())).as("orphans are exactly what the reconciler reported").isEqualTo(orphans);
-            assertThat(second.output()).doesNotContain("metadata names HSM objects that the token does not have");
+            assertThat(reportedOrphans(second.output())).as("orphans are exactly what the reconciler reported").isEqualTo(orphans);
+            assertThat(second.output()).doesNotContain(MISSING_MATERIAL);
         }
-    }
-
-    private static List<String> allKeys(KeyManagementServiceBlockingStub kms) {
-        List<String> ids = new ArrayList<>();
-        String marker = "";
-        while (true) {
-            ListKeysResponse page = kms.listKeys(ListKeysRequest.newBuilder().setLimit(1000).setMarker(marker).build());
-            page.getKeysList().stream().map(KeyListEntry::getKeyId).forEach(ids::add);
-            if (!page.getTruncated()) {
-                return ids;
-            }
-            marker = page.getNextMarker();
-        }
-    }
-
-    private static Set<String> tokenLabels() {
-        SoftHsmToken.ToolResult listing = token.pkcs11Tool("--list-objects", "--type", "secrkey");
-        assertThat(listing.exitCode()).as(listing.output()).isZero();
-        Set<String> labels = new HashSet<>();
-        Matcher m = LABEL.matcher(listing.output());
-        while (m.find()) {
-            labels.add(m.group(1));
-        }
-        return labels;
-    }
-
-    private static Set<String> reported(String log) {
-        Set<String> labels = new HashSet<>();
-        Matcher m = REPORTED.matcher(log);
-        while (m.find()) {
-            for (String label : m.group(1).split(",")) {
-                if (!label.isBlank()) {
-                    labels.add(label.trim());
-                }
-            }
-        }
-        return labels;
-    }
-
-    private static KeyManagementServiceBlockingStub stub(ServerProcess server) {
-        return KeyManagementServiceGrpc.newBlockingStub(server.channel()).withDeadlineAfter(30, TimeUnit.SECONDS);
     }
 }

@@ -55,7 +55,12 @@ public final class JdbcKeyRepository implements MetadataStore {
             throw new IllegalArgumentException("the data directory path must not contain ';'");
         }
         // DB_CLOSE_ON_EXIT=FALSE: the server's shutdown hook closes the pool; H2 must not race it.
-        JdbcConnectionPool pool = JdbcConnectionPool.create("jdbc:h2:file:" + file + ";DB_CLOSE_ON_EXIT=FALSE", "hsmkms", "");
+        // WRITE_DELAY=0: H2 has no redo log and by default writes commits to the file up to 500 ms
+        // later, so a kill -9 would lose keys whose CreateKey was already answered (and the
+        // reconciler would then destroy their material as orphans). With 0, every commit is in the
+        // file (the OS's page cache) before the call returns; power-loss durability needs PostgreSQL.
+        JdbcConnectionPool pool = JdbcConnectionPool.create(
+                "jdbc:h2:file:" + file + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0", "hsmkms", "");
         pool.setMaxConnections(32);
         return new JdbcKeyRepository(pool, pool::dispose);
     }

@@ -77,6 +77,18 @@ public final class ServerProcess implements AutoCloseable {
         return String.join("\n", output);
     }
 
+    /** Waits until the server has printed a line containing {@code fragment}; false on timeout. */
+    public boolean awaitOutput(String fragment, java.time.Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (output.stream().anyMatch(line -> line.contains(fragment))) {
+                return true;
+            }
+            Thread.sleep(2);
+        }
+        return false;
+    }
+
     /** SIGTERM, as a supervisor would send; returns the exit code after a graceful stop. */
     public int stop() throws InterruptedException {
         channel.shutdownNow();
