@@ -1,6 +1,7 @@
 package io.hsmkms.server;
 
 import static io.hsmkms.server.testing.CrashChecks.MISSING_MATERIAL;
+import static io.hsmkms.server.testing.CrashChecks.RECONCILED;
 import static io.hsmkms.server.testing.CrashChecks.allKeys;
 import static io.hsmkms.server.testing.CrashChecks.reportedOrphans;
 import static io.hsmkms.server.testing.CrashChecks.stub;
@@ -17,6 +18,7 @@ import io.hsmkms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingS
 import io.hsmkms.proto.v1.RotateKeyOnDemandRequest;
 import io.hsmkms.server.testing.ServerProcess;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -90,6 +92,7 @@ class CrashConsistencyTest {
         assertThat(operations.get()).as("the kill hit a server under load").isGreaterThan(10);
 
         try (ServerProcess second = ServerProcess.start(token, dataDir)) {
+            assertThat(second.awaitOutput(RECONCILED, Duration.ofSeconds(60))).isTrue();
             KeyManagementServiceBlockingStub kms = stub(second);
             Set<String> named = new HashSet<>();
             List<String> survivors = allKeys(kms);
@@ -112,7 +115,6 @@ class CrashConsistencyTest {
                     token.pkcs11Tool("--list-objects", "--type", "secrkey").output()).containsAll(named);
             Set<String> orphans = new HashSet<>(inToken);
             orphans.removeAll(named);
-            Thread.sleep(500);
             assertThat(reportedOrphans(second.output())).as("orphans are exactly what the reconciler reported").isEqualTo(orphans);
             assertThat(second.output()).doesNotContain(MISSING_MATERIAL);
         }

@@ -1,6 +1,7 @@
 package io.hsmkms.server;
 
 import static io.hsmkms.server.testing.CrashChecks.MISSING_MATERIAL;
+import static io.hsmkms.server.testing.CrashChecks.RECONCILED;
 import static io.hsmkms.server.testing.CrashChecks.reportedOrphans;
 import static io.hsmkms.server.testing.CrashChecks.stub;
 import static io.hsmkms.server.testing.CrashChecks.tokenLabels;
@@ -97,6 +98,7 @@ class DeletionCrashTest {
         assertThat(deletedBeforeKill).as("the kill hit the job half way").isLessThan(DOOMED);
 
         try (ServerProcess third = ServerProcess.start(token, dataDir)) {
+            assertThat(third.awaitOutput(RECONCILED, Duration.ofSeconds(60))).isTrue();
             KeyManagementServiceBlockingStub kms = stub(third);
             for (String id : doomed) {
                 awaitGone(kms, id);

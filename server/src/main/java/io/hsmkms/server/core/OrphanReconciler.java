@@ -97,6 +97,9 @@ public final class OrphanReconciler {
         if (!missing.isEmpty()) {
             LOG.error("metadata names HSM objects that the token does not have (their keys are Unavailable): {}", missing);
         }
+        LOG.info("reconciliation done: {} token object(s) of this service, {} new orphan(s), {} destroyed, {} missing",
+                inToken.stream().filter(label -> LABEL.matcher(label).matches()).count(), fresh.size(), destroyed.size(),
+                missing.size());
         return new Report(List.copyOf(fresh), List.copyOf(destroyed), List.copyOf(missing));
     }
 }

@@ -21,6 +21,8 @@ public final class CrashChecks {
     private static final Pattern LABEL = Pattern.compile("label:\\s+(hsmkms/\\S+)");
     private static final Pattern REPORTED = Pattern.compile("HSM objects with no metadata[^\\[]*\\[([^\\]]*)\\]");
     public static final String MISSING_MATERIAL = "metadata names HSM objects that the token does not have";
+    /** What the reconciler logs at the end of every run, after any report. */
+    public static final String RECONCILED = "reconciliation done: ";
 
     private CrashChecks() {}
 
