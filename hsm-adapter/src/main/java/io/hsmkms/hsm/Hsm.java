@@ -38,6 +38,20 @@ public interface Hsm extends AutoCloseable {
         byte[] rawDecrypt(byte[] ciphertext);
     }
 
+    /**
+     * The ECDSA P-256 key pair under this label, created on first use: the private key is a
+     * persistent, sensitive, non-extractable token object that can only sign; the public key is
+     * free to publish. Used to sign audit digests, so anyone can verify them without the HSM.
+     */
+    Signer signer(String label);
+
+    /** A private key inside the token that signs with SHA256withECDSA (DER-encoded signatures). */
+    interface Signer {
+        java.security.PublicKey publicKey();
+
+        byte[] sign(byte[] data);
+    }
+
     /** AES-GCM with a 128-bit tag; returns ciphertext followed by the tag. */
     byte[] encrypt(HsmKeyRef key, byte[] iv, byte[] aad, byte[] plaintext);
 

@@ -109,6 +109,15 @@ public record Pkcs11Config(
                 "  CKA_SENSITIVE = true",
                 "  CKA_EXTRACTABLE = false",
                 "}",
+                // Audit signing keys: sign only, never leave the token.
+                "attributes(generate, CKO_PRIVATE_KEY, CKK_EC) = {",
+                "  CKA_SENSITIVE = true",
+                "  CKA_EXTRACTABLE = false",
+                "  CKA_SIGN = true",
+                "  CKA_DECRYPT = false",
+                "  CKA_UNWRAP = false",
+                "  CKA_DERIVE = false",
+                "}",
                 "");
     }
 

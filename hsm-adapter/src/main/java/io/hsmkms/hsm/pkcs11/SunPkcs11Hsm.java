@@ -24,6 +24,11 @@ import javax.crypto.SecretKey;
 import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 import java.security.KeyPair;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.Signature;
+import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
 import java.security.KeyPairGenerator;
 import java.security.interfaces.RSAPublicKey;
 import org.slf4j.Logger;
@@ -178,6 +183,48 @@ public final class SunPkcs11Hsm implements Hsm {
                 System.arraycopy(decrypted, 0, padded, length - decrypted.length, decrypted.length);
                 java.util.Arrays.fill(decrypted, (byte) 0);
                 return padded;
+            }
+        };
+    }
+
+    @Override
+    public Signer signer(String label) {
+        KeyStore.PrivateKeyEntry entry = withPermit("signing key", () -> {
+            synchronized (keyStoreLock) {
+                if (keyStore.containsAlias(label) || reloadedContains(label)) {
+                    if (keyStore.getEntry(label, null) instanceof KeyStore.PrivateKeyEntry existing) {
+                        return existing;
+                    }
+                    throw new HsmException(Reason.ALREADY_EXISTS, "signing key");
+                }
+                KeyPairGenerator generator = KeyPairGenerator.getInstance("EC", provider);
+                generator.initialize(new ECGenParameterSpec("secp256r1"));
+                KeyPair pair = generator.generateKeyPair();
+                X509Certificate certificate = SelfSignedCertificates.create(pair, label, provider);
+                keyStore.setEntry(label, new KeyStore.PrivateKeyEntry(pair.getPrivate(),
+                        new java.security.cert.Certificate[] {certificate}), null);
+                if (!(keyStore.getEntry(label, null) instanceof KeyStore.PrivateKeyEntry stored)) {
+                    throw new HsmException(Reason.DEVICE, "signing key");
+                }
+                return stored;
+            }
+        });
+        PrivateKey privateKey = entry.getPrivateKey();
+        PublicKey publicKey = entry.getCertificate().getPublicKey();
+        return new Signer() {
+            @Override
+            public PublicKey publicKey() {
+                return publicKey;
+            }
+
+            @Override
+            public byte[] sign(byte[] data) {
+                return withPermit("sign", () -> {
+                    Signature signature = Signature.getInstance("SHA256withECDSA", provider);
+                    signature.initSign(privateKey);
+                    signature.update(data);
+                    return signature.sign();
+                });
             }
         };
     }

@@ -43,6 +43,30 @@ class SunPkcs11HsmTest {
     }
 
     @Test
+    void signer_isCreatedOnce_signsVerifiably_andItsPrivateKeyNeverLeavesTheToken() throws Exception {
+        io.hsmkms.hsm.Hsm.Signer first = hsm.signer("audit/signing/1");
+        io.hsmkms.hsm.Hsm.Signer again = hsm.signer("audit/signing/1");
+        byte[] signature = again.sign(PLAINTEXT);
+
+        assertThat(again.publicKey().getEncoded()).isEqualTo(first.publicKey().getEncoded());
+        java.security.Signature verifier = java.security.Signature.getInstance("SHA256withECDSA", "SunEC");
+        verifier.initVerify(first.publicKey());
+        verifier.update(PLAINTEXT);
+        assertThat(verifier.verify(signature)).isTrue();
+        verifier.initVerify(first.publicKey());
+        verifier.update(AAD);
+        assertThat(verifier.verify(signature)).as("a signature over other data").isFalse();
+        assertThat(hsm.listKeyLabels()).as("not a secret key: the reconciler must not see it").doesNotContain("audit/signing/1");
+
+        SoftHsmToken.ToolResult listing = token.pkcs11Tool("--list-objects", "--type", "privkey");
+        // The KeyStore names private keys by CKA_ID (the alias bytes), not CKA_LABEL.
+        String id = java.util.HexFormat.of().formatHex("audit/signing/1".getBytes(StandardCharsets.UTF_8));
+        assertThat(listing.output()).contains(id);
+        String object = listing.output().substring(listing.output().indexOf(id));
+        assertThat(object).contains("Usage:      sign\n", "always sensitive, never extractable, local");
+    }
+
+    @Test
     void encryptThenDecrypt_withSameIvAndAad_returnsPlaintext() {
         HsmKeyRef key = hsm.generateAesKey("roundtrip/1");
 

@@ -14,7 +14,7 @@ public final class CountingHsm implements Hsm {
         this.delegate = delegate;
     }
 
-    /** Calls made so far, not counting health checks. */
+    /** Calls made so far, not counting health checks and audit signatures. */
     public long calls() {
         return calls.get();
     }
@@ -41,6 +41,11 @@ public final class CountingHsm implements Hsm {
     public RsaUnwrapper generateRsaUnwrapper(int bits) {
         calls.incrementAndGet();
         return delegate.generateRsaUnwrapper(bits);
+    }
+
+    @Override
+    public Signer signer(String label) {
+        return delegate.signer(label);
     }
 
     @Override
