@@ -16,7 +16,10 @@ import io.hsmkms.server.core.Aliases;
 import io.hsmkms.server.core.CryptoOperations;
 import io.hsmkms.server.core.EncryptionCounter;
 import io.hsmkms.server.core.Grants;
+import io.hsmkms.server.audit.AuditTrail;
+import io.hsmkms.server.audit.TrailKeyEvents;
 import io.hsmkms.server.core.KeyAvailability;
+import io.hsmkms.server.core.KeyEvents;
 import io.hsmkms.server.core.KeyDeletion;
 import io.hsmkms.server.core.KeyImports;
 import io.hsmkms.server.core.KeyRotation;
@@ -81,25 +84,31 @@ public final class KmsServer implements AutoCloseable {
                 ServerConfig.DEFAULT_MAX_ENCRYPTIONS_PER_VERSION);
     }
 
-    public KmsServer(ServerBuilder<?> builder, Hsm hsm, MetadataStore store, KeyNames names, Security security,
-                     Limits limits, Clock clock) {
+    /**
+     * @param audit where every call and lifecycle event is recorded; the caller closes it after
+     *              this server, so calls still running get their records
+     */
+    public KmsServer(ServerBuilder<?> builder, Hsm hsm, MetadataStore store, AuditTrail audit, KeyNames names,
+                     Security security, Limits limits, Clock clock) {
         this.hsm = hsm;
+        KeyEvents events = new TrailKeyEvents(audit, names, clock);
         AccessControl access = new AccessControl(security.identities(), new KeyPolicies(), store, names, clock);
         KeyOperations keys = new KeyOperations(hsm, store, store, names, access, clock);
         this.counter = new EncryptionCounter(store);
         KeyAvailability availability = new KeyAvailability();
-        CryptoOperations crypto = new CryptoOperations(hsm, keys, names, access, counter, availability);
+        CryptoOperations crypto = new CryptoOperations(hsm, keys, names, access, counter, availability, events);
         Grants grants = new Grants(store, keys, names, access, clock);
         Aliases aliases = new Aliases(store, keys, names, access, clock);
-        this.imports = new KeyImports(hsm, store, keys, names, access, clock);
-        this.keyDeletion = new KeyDeletion(hsm, store, clock);
-        this.keyRotation = new KeyRotation(keys, store, counter, limits.maxEncryptionsPerVersion(), clock);
+        this.imports = new KeyImports(hsm, store, keys, names, access, clock, events);
+        this.keyDeletion = new KeyDeletion(hsm, store, clock, events);
+        this.keyRotation = new KeyRotation(keys, store, counter, limits.maxEncryptionsPerVersion(), clock, events);
         this.reconciler = new OrphanReconciler(hsm, store, availability);
         Authenticator authenticator = new Authenticator(security.identities(), security.tokens(),
                 security.insecureDevPrincipal());
         this.server = builder
                 .maxInboundMessageSize(limits.maxInboundMessageBytes())
-                .addService(KmsServices.keyManagement(keys, crypto, grants, aliases, imports, availability, names, authenticator))
+                .addService(KmsServices.keyManagement(keys, crypto, grants, aliases, imports, availability, names, authenticator, audit,
+                        clock))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .build();

@@ -5,6 +5,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
 import io.hsmkms.hsm.pkcs11.SunPkcs11Hsm;
+import io.hsmkms.server.audit.HashChainedFileTrail;
 import io.hsmkms.server.auth.BearerTokens;
 import io.hsmkms.server.auth.IdentityRegistry;
 import io.hsmkms.server.core.KeyNames;
@@ -53,20 +54,33 @@ public final class Main {
             System.exit(3);
             return;
         }
-        KmsServer server = new KmsServer(transport, hsm, repository, new KeyNames(config.region()),
+        HashChainedFileTrail audit;
+        try {
+            audit = HashChainedFileTrail.open(config.audit(), hsm.signer(HashChainedFileTrail.SIGNING_KEY_LABEL),
+                    Clock.systemUTC());
+        } catch (RuntimeException e) {
+            hsm.close();
+            repository.close();
+            System.err.println("hsmkms-server: cannot open the audit trail in " + config.audit().dir() + ": "
+                    + e.getClass().getSimpleName());
+            System.exit(3);
+            return;
+        }
+        KmsServer server = new KmsServer(transport, hsm, repository, audit, new KeyNames(config.region()),
                 security, new KmsServer.Limits(config.maxInboundMessageBytes(), config.maxEncryptionsPerVersion()),
                 Clock.systemUTC());
         server.start();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             LOG.info("shutting down");
             server.close();
+            audit.close();
             hsm.close();
             repository.close();
         }, "shutdown"));
-        LOG.info("hsmkms listening on {}:{} (tls={}, mtls={}, tokens={}, data dir {}, region {})",
+        LOG.info("hsmkms listening on {}:{} (tls={}, mtls={}, tokens={}, data dir {}, region {}, audit {} {})",
                 config.listenAddress(), server.port(), config.tls() != null,
                 config.tls() != null && config.tls().clientCa() != null, security.tokens() != null,
-                config.dataDir(), config.region());
+                config.dataDir(), config.region(), config.audit().dir(), config.audit().durability());
         server.blockUntilShutdown();
     }
 

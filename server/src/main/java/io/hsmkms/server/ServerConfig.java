@@ -1,5 +1,6 @@
 package io.hsmkms.server;
 
+import io.hsmkms.server.audit.HashChainedFileTrail;
 import io.hsmkms.hsm.pkcs11.Pkcs11Config;
 import java.io.IOException;
 import java.io.Reader;
@@ -25,7 +26,8 @@ public record ServerConfig(
         Path identitiesFile,
         Path tokenKeyFile,
         Tls tls,
-        String insecureDevPrincipal) {
+        String insecureDevPrincipal,
+        HashChainedFileTrail.Settings audit) {
 
     /** Server certificate and key (PEM); with a client CA, client certificates are verified (mTLS). */
     public record Tls(Path certificateChain, Path privateKey, Path clientCa) {}
@@ -42,6 +44,10 @@ public record ServerConfig(
     public static final String TLS_CLIENT_CA_FILE = "HSMKMS_TLS_CLIENT_CA_FILE";
     public static final String INSECURE_DEV_PRINCIPAL = "HSMKMS_INSECURE_DEV_PRINCIPAL";
     public static final String MAX_ENCRYPTIONS_PER_VERSION = "HSMKMS_MAX_ENCRYPTIONS_PER_VERSION";
+    public static final String AUDIT_DIR = "HSMKMS_AUDIT_DIR";
+    public static final String AUDIT_DURABILITY = "HSMKMS_AUDIT_DURABILITY";
+    public static final String AUDIT_FILE_MAX_BYTES = "HSMKMS_AUDIT_FILE_MAX_BYTES";
+    public static final String AUDIT_FILE_MAX_SECONDS = "HSMKMS_AUDIT_FILE_MAX_SECONDS";
     /**
      * 2^30: a quarter of NIST SP 800-38D's 2^32 limit for random 96-bit IVs, leaving room for counts
      * a crash loses and for the lag between nodes.
@@ -100,23 +106,42 @@ public record ServerConfig(
                 identities,
                 path(settings, TOKEN_KEY_FILE),
                 cert == null ? null : new Tls(cert, key, clientCa),
-                devPrincipal == null || devPrincipal.isBlank() ? null : devPrincipal.trim());
+                devPrincipal == null || devPrincipal.isBlank() ? null : devPrincipal.trim(),
+                audit(settings, dataDir));
     }
 
-    private static long maxEncryptions(Map<String, String> settings) {
-        String value = settings.get(MAX_ENCRYPTIONS_PER_VERSION);
+    private static HashChainedFileTrail.Settings audit(Map<String, String> settings, Path dataDir) {
+        Path dir = path(settings, AUDIT_DIR);
+        String durability = settings.getOrDefault(AUDIT_DURABILITY, "sync").trim();
+        HashChainedFileTrail.Durability mode = switch (durability) {
+            case "sync" -> HashChainedFileTrail.Durability.SYNC;
+            case "async" -> HashChainedFileTrail.Durability.ASYNC;
+            default -> throw new IllegalArgumentException(AUDIT_DURABILITY + " must be sync or async");
+        };
+        return new HashChainedFileTrail.Settings(dir == null ? dataDir.resolve("audit") : dir, mode,
+                number(settings, AUDIT_FILE_MAX_BYTES, HashChainedFileTrail.Settings.DEFAULT_MAX_FILE_BYTES, 4096, 1L << 40),
+                java.time.Duration.ofSeconds(number(settings, AUDIT_FILE_MAX_SECONDS,
+                        HashChainedFileTrail.Settings.DEFAULT_MAX_FILE_AGE.toSeconds(), 1, 7 * 24 * 3600)));
+    }
+
+    private static long number(Map<String, String> settings, String name, long defaultValue, long min, long max) {
+        String value = settings.get(name);
         if (value == null || value.isBlank()) {
-            return DEFAULT_MAX_ENCRYPTIONS_PER_VERSION;
+            return defaultValue;
         }
         try {
             long n = Long.parseLong(value.trim());
-            if (n < 1 || n > (1L << 32)) {
+            if (n < min || n > max) {
                 throw new NumberFormatException();
             }
             return n;
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(MAX_ENCRYPTIONS_PER_VERSION + " must be 1..2^32");
+            throw new IllegalArgumentException(name + " must be a whole number from " + min + " to " + max);
         }
+    }
+
+    private static long maxEncryptions(Map<String, String> settings) {
+        return number(settings, MAX_ENCRYPTIONS_PER_VERSION, DEFAULT_MAX_ENCRYPTIONS_PER_VERSION, 1, 1L << 32);
     }
 
     private static Path path(Map<String, String> settings, String name) {

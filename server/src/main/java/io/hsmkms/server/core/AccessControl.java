@@ -47,10 +47,14 @@ public final class AccessControl {
         }
         extraKeys.accept(context);
         List<Grant> keyGrants = GrantOperation.forAction(action).isPresent() ? grants.forKey(key.id()) : List.of();
-        if (!authorizer.allowsKeyAction(caller, action, key.accountId(), names.arn(key), policies.of(key), context.build(),
-                keyGrants,
-                encryptionContext == null ? Map.of() : encryptionContext)) {
+        Authorizer.KeyDecision decision = authorizer.decideKeyAction(caller, action, key.accountId(), names.arn(key),
+                policies.of(key), context.build(), keyGrants, encryptionContext == null ? Map.of() : encryptionContext);
+        CallNotes.encryptionContext(key, encryptionContext);
+        if (!decision.allowed()) {
             throw denied(caller, action);
+        }
+        if (decision.grantId() != null) {
+            CallNotes.grant(decision.grantId());
         }
     }
 

@@ -30,31 +30,44 @@ public final class Authorizer {
         this.identities = identities;
     }
 
+    /** The answer for a key action: allowed or not, and the grant that allowed it, if one did. */
+    public record KeyDecision(boolean allowed, String grantId) {
+        static final KeyDecision DENIED = new KeyDecision(false, null);
+        static final KeyDecision BY_POLICY = new KeyDecision(true, null);
+    }
+
     public boolean allowsKeyAction(Principal caller, String action, String keyAccount, String keyArn,
                                    PolicyDocument keyPolicy, ConditionContext context, List<Grant> grants,
                                    Map<String, String> encryptionContext) {
+        return decideKeyAction(caller, action, keyAccount, keyArn, keyPolicy, context, grants, encryptionContext).allowed();
+    }
+
+    public KeyDecision decideKeyAction(Principal caller, String action, String keyAccount, String keyArn,
+                                       PolicyDocument keyPolicy, ConditionContext context, List<Grant> grants,
+                                       Map<String, String> encryptionContext) {
         AccessRequest request = new AccessRequest(caller.arn(), action, keyArn, context);
         Decision byKeyPolicy = keyPolicy.evaluate(request);
         if (byKeyPolicy == Decision.DENY) {
-            return false;
+            return KeyDecision.DENIED;
         }
         Decision byIdentity = caller.isAccountRoot() ? Decision.NONE : identities.evaluate(caller, request);
         if (byIdentity == Decision.DENY) {
-            return false;
+            return KeyDecision.DENIED;
         }
         boolean delegated = keyPolicy.evaluate(request.as(caller.accountRootArn())) == Decision.ALLOW;
         boolean identityAllows = byIdentity == Decision.ALLOW;
         if (!caller.accountId().equals(keyAccount)) {
             // Across accounts both sides must agree: the key's owner and the caller's account.
             if ((byKeyPolicy == Decision.ALLOW || delegated) && (caller.isAccountRoot() || identityAllows)) {
-                return true;
+                return KeyDecision.BY_POLICY;
             }
         } else if (byKeyPolicy == Decision.ALLOW || (delegated && identityAllows)) {
-            return true;
+            return KeyDecision.BY_POLICY;
         }
         return GrantOperation.forAction(action)
-                .map(op -> grants.stream().anyMatch(g -> g.allows(caller.arn(), op, encryptionContext)))
-                .orElse(false);
+                .flatMap(op -> grants.stream().filter(g -> g.allows(caller.arn(), op, encryptionContext)).findFirst())
+                .map(g -> new KeyDecision(true, g.grantId()))
+                .orElse(KeyDecision.DENIED);
     }
 
     public boolean allowsAccountAction(Principal caller, String action, String accountId, ConditionContext context) {

@@ -28,9 +28,11 @@ public final class CryptoOperations {
     private final AccessControl access;
     private final EncryptionCounter counter;
     private final KeyAvailability availability;
+    private final KeyEvents events;
 
     public CryptoOperations(Hsm hsm, KeyOperations keys, KeyNames names, AccessControl access, EncryptionCounter counter,
-                            KeyAvailability availability) {
+                            KeyAvailability availability, KeyEvents events) {
+        this.events = events;
         this.hsm = hsm;
         this.keys = keys;
         this.names = names;
@@ -55,7 +57,7 @@ public final class CryptoOperations {
         requireLength("Plaintext", plaintext, MAX_PLAINTEXT_BYTES);
         EncryptionContexts.validate(context);
         ManagedKey key = authorizedKey(caller, keyId, "kms:Encrypt", context);
-        requireUsable(key);
+        requireUsable(caller, key, "Encrypt");
         return new Sealed(seal(key, plaintext, context), key);
     }
 
@@ -64,7 +66,7 @@ public final class CryptoOperations {
         CiphertextBlob blob = CiphertextCodec.decode(ciphertextBlob);
         UUID expected = keyId.isEmpty() ? null : keys.target(caller, keyId, "kms:Decrypt").key().id();
         ManagedKey key = blobKey(caller, blob, expected, "kms:Decrypt", context);
-        requireUsable(key);
+        requireUsable(caller, key, "Decrypt");
         return open(key, blob, context);
     }
 
@@ -77,8 +79,8 @@ public final class CryptoOperations {
         UUID expectedSource = sourceKeyId.isEmpty() ? null : keys.target(caller, sourceKeyId, "kms:ReEncryptFrom").key().id();
         ManagedKey source = blobKey(caller, blob, expectedSource, "kms:ReEncryptFrom", sourceContext);
         ManagedKey destination = authorizedKey(caller, destinationKeyId, "kms:ReEncryptTo", destinationContext);
-        requireUsable(source);
-        requireUsable(destination);
+        requireUsable(caller, source, "ReEncrypt");
+        requireUsable(caller, destination, "ReEncrypt");
         Opened opened = open(source, blob, sourceContext);
         try {
             return new ReSealed(seal(destination, opened.plaintext(), destinationContext), source, destination);
@@ -99,7 +101,7 @@ public final class CryptoOperations {
         EncryptionContexts.validate(context);
         String action = withPlaintext ? "kms:GenerateDataKey" : "kms:GenerateDataKeyWithoutPlaintext";
         ManagedKey key = authorizedKey(caller, keyId, action, context);
-        requireUsable(key);
+        requireUsable(caller, key, withPlaintext ? "GenerateDataKey" : "GenerateDataKeyWithoutPlaintext");
         byte[] plaintext = HsmCalls.call(() -> hsm.generateRandom(numberOfBytes));
         return new DataKey(plaintext, seal(key, plaintext, context), key);
     }
@@ -135,12 +137,14 @@ public final class CryptoOperations {
                     "The key named in the request is not the key that encrypted the ciphertext.");
         }
         ManagedKey key = keys.findById(blob.keyId()).orElseThrow(CryptoOperations::invalidCiphertext);
+        CallNotes.key(key, names.arn(key));
         authorize(caller, action, key, context);
         return key;
     }
 
     private byte[] seal(ManagedKey key, byte[] plaintext, Map<String, String> context) {
         KeyVersion version = key.currentVersion();
+        CallNotes.version(key, version.number());
         // 96-bit IVs from the HSM's RNG: unique per encryption with overwhelming probability well
         // below 2^32 encryptions per backing version.
         byte[] iv = HsmCalls.call(() -> hsm.generateRandom(CiphertextCodec.IV_LENGTH));
@@ -159,6 +163,7 @@ public final class CryptoOperations {
 
     private Opened open(ManagedKey key, CiphertextBlob blob, Map<String, String> context) {
         KeyVersion version = key.version(blob.keyVersion()).orElseThrow(CryptoOperations::invalidCiphertext);
+        CallNotes.version(key, version.number());
         byte[] aad = CiphertextCodec.aad(CiphertextCodec.header(blob.keyId(), blob.keyVersion(), blob.iv()), context);
         byte[] plaintext;
         try {
@@ -183,11 +188,14 @@ public final class CryptoOperations {
         return HsmCalls.translate(e);
     }
 
-    private void requireUsable(ManagedKey key) {
+    private void requireUsable(Principal caller, ManagedKey key, String operation) {
         if (key.state() == KeyState.PENDING_IMPORT) {
             throw new KmsException(ErrorReason.INVALID_STATE, "Key '" + names.arn(key) + "' has no key material.");
         }
         if (key.state() == KeyState.PENDING_DELETION || key.state() == KeyState.DELETING) {
+            // The seeds' alarm: someone still depends on a key about to be destroyed.
+            events.publish(KeyEvents.USED_WHILE_PENDING_DELETION, key, Map.of("operation", operation,
+                    "principal", caller.arn()));
             throw new KmsException(ErrorReason.INVALID_STATE, "Key '" + names.arn(key) + "' is pending deletion.");
         }
         if (key.state() == KeyState.DISABLED) {

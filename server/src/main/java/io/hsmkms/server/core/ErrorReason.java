@@ -25,6 +25,8 @@ public enum ErrorReason {
     KEY_UNAVAILABLE("KeyUnavailableException"),
     /** The HSM failed or cannot be reached; same name as INTERNAL but a retryable status. */
     HSM_UNAVAILABLE("KMSInternalException"),
+    /** The call's audit record could not be made durable, so the call is not answered as done. */
+    AUDIT_UNAVAILABLE("KMSInternalException"),
     INTERNAL("KMSInternalException");
 
     private final String exceptionName;

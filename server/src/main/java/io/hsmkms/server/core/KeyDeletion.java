@@ -24,11 +24,13 @@ public final class KeyDeletion {
     private final Hsm hsm;
     private final KeyRepository repository;
     private final Clock clock;
+    private final KeyEvents events;
 
-    public KeyDeletion(Hsm hsm, KeyRepository repository, Clock clock) {
+    public KeyDeletion(Hsm hsm, KeyRepository repository, Clock clock, KeyEvents events) {
         this.hsm = hsm;
         this.repository = repository;
         this.clock = clock;
+        this.events = events;
     }
 
     /** Deletes every key that is due now; returns how many were deleted. Idempotent. */
@@ -65,6 +67,7 @@ public final class KeyDeletion {
         }
         repository.deleteKey(key.id());
         LOG.info("key {} deleted: {} backing version(s) destroyed in the HSM", key.id(), key.versions().size());
+        events.publish(KeyEvents.DELETED, key, java.util.Map.of("versionsDestroyed", Integer.toString(key.versions().size())));
         return true;
     }
 }

@@ -58,10 +58,12 @@ public final class KeyImports {
     private final KeyNames names;
     private final AccessControl access;
     private final Clock clock;
+    private final KeyEvents events;
     private final Map<String, Pending> pending = new ConcurrentHashMap<>();
 
     public KeyImports(Hsm hsm, KeyRepository repository, KeyOperations keys, KeyNames names, AccessControl access,
-                      Clock clock) {
+                      Clock clock, KeyEvents events) {
+        this.events = events;
         this.hsm = hsm;
         this.repository = repository;
         this.keys = keys;
@@ -148,8 +150,9 @@ public final class KeyImports {
         int expired = 0;
         for (ManagedKey key : repository.importedMaterialExpired(clock.instant(), 100)) {
             try {
-                removeMaterial(key);
+                ManagedKey after = removeMaterial(key);
                 LOG.info("imported key material of key {} expired and was destroyed", key.id());
+                events.publish(KeyEvents.MATERIAL_EXPIRED, after, Map.of());
                 expired++;
             } catch (KmsException e) {
                 LOG.warn("key {}: expired material not removed this time: {}", key.id(), e.reason().exceptionName());

@@ -118,6 +118,7 @@ public final class KeyOperations {
             return new Target(find(caller, names.resolve(keyIdAliasOrArn, caller.accountId()), action), null);
         }
         KeyNames.AliasRef ref = names.resolveAlias(keyIdAliasOrArn, caller.accountId());
+        CallNotes.alias(ref.name());
         Alias alias = aliases.findAlias(ref.accountId(), ref.name())
                 .orElseThrow(() -> access.missingAlias(caller, ref, action));
         return new Target(find(caller, new KeyNames.KeyRef(ref.accountId(), alias.keyId()), action), ref.name());
@@ -371,9 +372,11 @@ public final class KeyOperations {
 
     /** Loads a key or fails with NotFound / AccessDenied, depending on what the caller may know. */
     ManagedKey find(Principal caller, KeyNames.KeyRef ref, String action) {
-        return repository.find(ref.id())
+        ManagedKey key = repository.find(ref.id())
                 .filter(k -> k.accountId().equals(ref.accountId()))
                 .orElseThrow(() -> access.missingKey(caller, ref, action));
+        CallNotes.key(key, names.arn(key));
+        return key;
     }
 
     /** Loads a key by id alone (the id came from a ciphertext blob); empty if unknown. */

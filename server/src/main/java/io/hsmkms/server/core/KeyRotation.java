@@ -20,10 +20,12 @@ public final class KeyRotation {
     private final EncryptionCounter counter;
     private final long maxEncryptionsPerVersion;
     private final Clock clock;
+    private final KeyEvents events;
 
     /** @param maxEncryptionsPerVersion rotate a key whose current version has done this many encryptions */
     public KeyRotation(KeyOperations keys, KeyRepository repository, EncryptionCounter counter,
-                       long maxEncryptionsPerVersion, Clock clock) {
+                       long maxEncryptionsPerVersion, Clock clock, KeyEvents events) {
+        this.events = events;
         this.keys = keys;
         this.repository = repository;
         this.counter = counter;
@@ -40,6 +42,8 @@ public final class KeyRotation {
                 ManagedKey after = keys.rotateForUsage(key);
                 LOG.info("key {} rotated to version {}: version {} reached {} encryptions", key.id(),
                         after.currentVersion().number(), key.currentVersion().number(), maxEncryptionsPerVersion);
+                events.publish(KeyEvents.ROTATED, after, java.util.Map.of("reason", "usage",
+                        "newVersion", Integer.toString(after.currentVersion().number())));
                 rotated++;
             } catch (KmsException e) {
                 LOG.warn("key {} not rotated this time: {}", key.id(), e.reason().exceptionName());
@@ -49,6 +53,8 @@ public final class KeyRotation {
             try {
                 ManagedKey after = keys.rotateAutomatically(key);
                 LOG.info("key {} rotated to version {}", key.id(), after.currentVersion().number());
+                events.publish(KeyEvents.ROTATED, after, java.util.Map.of("reason", "schedule",
+                        "newVersion", Integer.toString(after.currentVersion().number())));
                 rotated++;
             } catch (KmsException e) {
                 LOG.warn("key {} not rotated this time: {}", key.id(), e.reason().exceptionName());

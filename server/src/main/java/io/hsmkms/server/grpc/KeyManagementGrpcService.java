@@ -91,6 +91,7 @@ import io.hsmkms.proto.v1.GetParametersForImportResponse;
 import io.hsmkms.proto.v1.ImportKeyMaterialRequest;
 import io.hsmkms.proto.v1.ImportKeyMaterialResponse;
 import io.hsmkms.server.core.Alias;
+import io.hsmkms.server.core.CallNotes;
 import io.hsmkms.server.core.KeyAvailability;
 import io.hsmkms.server.core.KeyImports;
 import io.hsmkms.server.core.KeyOrigin;
@@ -764,11 +765,15 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
 
     private static <R> void unary(StreamObserver<R> response, Supplier<R> handler) {
         R result;
+        RequestContext request = RequestContext.current();
+        CallNotes.bind(request.notes());
         try {
             result = handler.get();
         } catch (RuntimeException failure) {
-            response.onError(StatusMapper.toStatus(failure, RequestContext.current()));
+            response.onError(StatusMapper.toStatus(failure, request));
             return;
+        } finally {
+            CallNotes.unbind();
         }
         response.onNext(result);
         response.onCompleted();

@@ -1,9 +1,11 @@
 package io.hsmkms.server.grpc;
 
+import java.time.Clock;
 import io.grpc.BindableService;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.hsmkms.server.auth.Authenticator;
+import io.hsmkms.server.audit.AuditTrail;
 import io.hsmkms.server.core.Aliases;
 import io.hsmkms.server.core.CryptoOperations;
 import io.hsmkms.server.core.Grants;
@@ -19,8 +21,9 @@ public final class KmsServices {
     /** The KMS service behind authentication: the request interceptor runs first, then authentication. */
     public static ServerServiceDefinition keyManagement(KeyOperations keys, CryptoOperations crypto, Grants grants,
                                                         Aliases aliases, KeyImports imports, KeyAvailability availability,
-                                                        KeyNames names, Authenticator authenticator) {
+                                                        KeyNames names, Authenticator authenticator, AuditTrail audit,
+                                                        Clock clock) {
         BindableService service = new KeyManagementGrpcService(keys, crypto, grants, aliases, imports, availability, names);
-        return ServerInterceptors.intercept(service, new AuthInterceptor(authenticator), new RequestInterceptor());
+        return ServerInterceptors.intercept(service, new AuthInterceptor(authenticator), new RequestInterceptor(audit, clock));
     }
 }

@@ -1,15 +1,17 @@
 package io.hsmkms.server.grpc;
 
 import io.grpc.Context;
+import io.hsmkms.server.core.CallNotes;
 import io.hsmkms.server.core.ErrorReason;
 import io.hsmkms.server.core.Principal;
 import java.util.UUID;
 
-/** Per-call facts shared between the interceptor and the handler: the request id and the outcome. */
+/** Per-call facts shared between the interceptors and the handler: request id, caller, outcome, audit notes. */
 final class RequestContext {
     static final Context.Key<RequestContext> KEY = Context.key("hsmkms-request");
 
     private final String requestId = UUID.randomUUID().toString();
+    private final CallNotes notes = new CallNotes();
     private volatile ErrorReason failure;
     private volatile Principal principal;
 
@@ -25,6 +27,10 @@ final class RequestContext {
         return requestId;
     }
 
+    CallNotes notes() {
+        return notes;
+    }
+
     void authenticated(Principal caller) {
         this.principal = caller;
     }
@@ -34,6 +40,11 @@ final class RequestContext {
         if (principal == null) {
             throw new IllegalStateException("AuthInterceptor is not installed");
         }
+        return principal;
+    }
+
+    /** The authenticated caller, or null before (or without) authentication. */
+    Principal principalOrNull() {
         return principal;
     }
 

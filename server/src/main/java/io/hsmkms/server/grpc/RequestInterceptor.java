@@ -3,31 +3,63 @@ package io.hsmkms.server.grpc;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.ForwardingServerCall;
+import io.grpc.Grpc;
 import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.hsmkms.server.audit.AuditRecord;
+import io.hsmkms.server.audit.AuditTrail;
+import io.hsmkms.server.core.CallNotes;
+import io.hsmkms.server.core.ErrorReason;
+import io.hsmkms.server.core.KmsException;
+import io.hsmkms.server.core.Principal;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Set;
+import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 /**
- * Gives every call a request id (returned in the {@code x-request-id} header) and writes one
- * structured log line per call: method, status, reason, latency. Never payloads.
+ * Gives every call a request id (returned in the {@code x-request-id} header), writes its audit
+ * record and one structured log line (method, status, reason, latency; never payloads). A unary
+ * response is held back until its audit record is durable: no call is answered as done that the
+ * trail does not show, and if the record cannot be written the caller gets an error instead.
  */
 public final class RequestInterceptor implements ServerInterceptor {
     public static final Metadata.Key<String> REQUEST_ID =
             Metadata.Key.of("x-request-id", Metadata.ASCII_STRING_MARSHALLER);
     private static final Logger LOG = LoggerFactory.getLogger("io.hsmkms.requests");
+    private static final Set<String> CRYPTO = Set.of("Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey",
+            "GenerateDataKeyWithoutPlaintext");
+
+    private final AuditTrail audit;
+    private final Clock clock;
+
+    public RequestInterceptor(AuditTrail audit, Clock clock) {
+        this.audit = audit;
+        this.clock = clock;
+    }
 
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(
             ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
         RequestContext request = new RequestContext();
+        Instant startedAt = clock.instant();
         long started = System.nanoTime();
         String method = call.getMethodDescriptor().getBareMethodName();
-        ServerCall<Q, R> logged = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
+        boolean unary = call.getMethodDescriptor().getType() == MethodDescriptor.MethodType.UNARY;
+        String peer = peerIp(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
+        ServerCall<Q, R> audited = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
+            private R held;
+
             @Override
             public void sendHeaders(Metadata responseHeaders) {
                 responseHeaders.put(REQUEST_ID, request.requestId());
@@ -35,22 +67,86 @@ public final class RequestInterceptor implements ServerInterceptor {
             }
 
             @Override
-            public void close(Status status, Metadata trailers) {
-                if (!trailers.containsKey(REQUEST_ID)) {
-                    trailers.put(REQUEST_ID, request.requestId());
+            public void sendMessage(R message) {
+                if (unary) {
+                    held = message;
+                } else {
+                    super.sendMessage(message);
                 }
+            }
+
+            @Override
+            public void close(Status status, Metadata trailers) {
                 long micros = (System.nanoTime() - started) / 1_000;
+                Status outcome = status;
+                Metadata outTrailers = trailers;
+                try {
+                    audit.append(record(request, method, startedAt, peer, status, micros));
+                } catch (AuditTrail.AuditUnavailableException e) {
+                    held = null;
+                    StatusRuntimeException refused = StatusMapper.toStatus(
+                            new KmsException(ErrorReason.AUDIT_UNAVAILABLE, "The audit trail is unavailable; retry."), request);
+                    outcome = refused.getStatus();
+                    outTrailers = refused.getTrailers() == null ? new Metadata() : refused.getTrailers();
+                }
+                if (!outTrailers.containsKey(REQUEST_ID)) {
+                    outTrailers.put(REQUEST_ID, request.requestId());
+                }
                 MDC.put("requestId", request.requestId());
                 try {
                     LOG.info("rpc={} principal={} status={} reason={} latencyMicros={}", method, request.principalArn(),
-                            status.getCode(), request.failure() == null ? "-" : request.failure().exceptionName(), micros);
+                            outcome.getCode(), request.failure() == null ? "-" : request.failure().exceptionName(), micros);
                 } finally {
                     MDC.remove("requestId");
                 }
-                super.close(status, trailers);
+                if (held != null) {
+                    super.sendMessage(held);
+                }
+                super.close(outcome, outTrailers);
             }
         };
         Context context = Context.current().withValue(RequestContext.KEY, request);
-        return Contexts.interceptCall(context, logged, headers, next);
+        return Contexts.interceptCall(context, audited, headers, next);
+    }
+
+    private AuditRecord record(RequestContext request, String method, Instant startedAt, String peer, Status status,
+                               long micros) {
+        Principal caller = request.principalOrNull();
+        CallNotes notes = request.notes();
+        ErrorReason failure = request.failure();
+        AuditRecord.Outcome outcome;
+        String reason = null;
+        if (status.isOk()) {
+            outcome = AuditRecord.Outcome.Allowed;
+        } else if (failure == null) {
+            outcome = AuditRecord.Outcome.Failed;
+            reason = status.getCode().name();
+        } else {
+            outcome = outcome(failure);
+            reason = failure.exceptionName();
+        }
+        return new AuditRecord(startedAt, UUID.randomUUID().toString(), AuditRecord.Type.ApiCall, method,
+                request.requestId(), caller == null ? null : caller.arn(), caller == null ? null : caller.accountId(),
+                caller == null ? null : caller.method().name(), caller != null && caller.sourceIp() != null ? caller.sourceIp() : peer,
+                notes.keys().stream().map(k -> new AuditRecord.KeyUse(k.keyId().toString(), k.keyArn(), k.version(),
+                        k.encryptionContext())).toList(),
+                notes.alias(), CRYPTO.contains(method) ? "SYMMETRIC_DEFAULT" : null, notes.grantId(), outcome, reason,
+                micros, null);
+    }
+
+    static AuditRecord.Outcome outcome(ErrorReason reason) {
+        return switch (reason) {
+            case ACCESS_DENIED, UNAUTHENTICATED -> AuditRecord.Outcome.Denied;
+            case INTERNAL, HSM_UNAVAILABLE, AUDIT_UNAVAILABLE, DEPENDENCY_TIMEOUT, KEY_UNAVAILABLE, THROTTLING ->
+                    AuditRecord.Outcome.Failed;
+            default -> AuditRecord.Outcome.Invalid;
+        };
+    }
+
+    private static String peerIp(SocketAddress address) {
+        if (address instanceof InetSocketAddress inet && inet.getAddress() != null) {
+            return inet.getAddress().getHostAddress();
+        }
+        return address == null ? null : address.toString();
     }
 }

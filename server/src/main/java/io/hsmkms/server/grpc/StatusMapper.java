@@ -56,7 +56,7 @@ final class StatusMapper {
                     Status.Code.INVALID_ARGUMENT;
             case UNSUPPORTED_OPERATION -> Status.Code.FAILED_PRECONDITION;
             case THROTTLING, LIMIT_EXCEEDED -> Status.Code.RESOURCE_EXHAUSTED;
-            case DEPENDENCY_TIMEOUT, HSM_UNAVAILABLE, KEY_UNAVAILABLE -> Status.Code.UNAVAILABLE;
+            case DEPENDENCY_TIMEOUT, HSM_UNAVAILABLE, KEY_UNAVAILABLE, AUDIT_UNAVAILABLE -> Status.Code.UNAVAILABLE;
             case INTERNAL -> Status.Code.INTERNAL;
         };
     }

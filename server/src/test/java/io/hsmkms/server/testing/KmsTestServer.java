@@ -1,5 +1,6 @@
 package io.hsmkms.server.testing;
 
+import io.hsmkms.server.audit.HashChainedFileTrail;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.rpc.ErrorInfo;
 import io.grpc.ManagedChannel;
@@ -36,6 +37,7 @@ public final class KmsTestServer implements AutoCloseable {
     private final CountingHsm hsm;
     private final OffsetClock clock = new OffsetClock();
     private final JdbcKeyRepository repository;
+    private final HashChainedFileTrail audit;
     private final KmsServer server;
     private final ManagedChannel channel;
 
@@ -45,7 +47,9 @@ public final class KmsTestServer implements AutoCloseable {
         this.dataDir = dataDir;
         this.hsm = new CountingHsm(SunPkcs11Hsm.open(token.config()));
         this.repository = JdbcKeyRepository.embedded(dataDir);
-        this.server = new KmsServer(transport, hsm, repository, new KeyNames(REGION), security, limits, clock).start();
+        this.audit = HashChainedFileTrail.open(HashChainedFileTrail.Settings.defaults(auditDir(dataDir)),
+                hsm.signer(HashChainedFileTrail.SIGNING_KEY_LABEL), clock);
+        this.server = new KmsServer(transport, hsm, repository, audit, new KeyNames(REGION), security, limits, clock).start();
         this.channel = client == null
                 ? NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build()
                 : client.build();
@@ -116,6 +120,15 @@ public final class KmsTestServer implements AutoCloseable {
         return dataDir;
     }
 
+    /** The audit trail's directory. */
+    public static Path auditDir(Path dataDir) {
+        return dataDir.resolve("audit");
+    }
+
+    public HashChainedFileTrail audit() {
+        return audit;
+    }
+
     /** The ErrorInfo reason of a failed call, e.g. "NotFoundException". */
     public static String reason(StatusRuntimeException e) {
         com.google.rpc.Status status = StatusProto.fromThrowable(e);
@@ -138,6 +151,7 @@ public final class KmsTestServer implements AutoCloseable {
     public void close() {
         channel.shutdownNow();
         server.close();
+        audit.close();
         hsm.close();
         repository.close();
         token.close();

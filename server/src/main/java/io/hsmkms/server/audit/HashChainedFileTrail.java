@@ -1,0 +1,356 @@
+package io.hsmkms.server.audit;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.hsmkms.hsm.Hsm;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The audit trail as append-only JSON-lines files in one directory. Each line carries its sequence
+ * number and the SHA-256 of the line before it ({@code prev}), so an edited, removed or reordered
+ * line breaks the chain where it happened. Files are closed by size or age; closing writes a digest
+ * (extent, last hash, file hash, hash of the previous digest) signed by a non-extractable key in
+ * the HSM, as CloudTrail's log file integrity validation does. {@link AuditVerifier} checks all of it.
+ *
+ * <p>One writer thread does all file work. It takes whatever records are waiting, writes them in
+ * one go and forces them to disk once (group commit); with {@link Durability#SYNC} a caller returns
+ * only after that. After a crash the next start cuts a torn last line (a record nobody was told was
+ * written), closes that file with a digest marked as recovered, and continues the chain.
+ */
+public final class HashChainedFileTrail implements AuditTrail {
+    private static final Logger LOG = LoggerFactory.getLogger(HashChainedFileTrail.class);
+    /** The HSM key pair that signs digests; one per token, shared by the nodes that use it. */
+    public static final String SIGNING_KEY_LABEL = "hsmkms-audit/signing";
+    private static final int QUEUE_CAPACITY = 65_536;
+    private static final int MAX_BATCH = 1_024;
+    private static final Duration OFFER_TIMEOUT = Duration.ofSeconds(5);
+    private static final Duration DURABLE_TIMEOUT = Duration.ofSeconds(10);
+
+    /** SYNC: a call is answered after its record is on disk. ASYNC: records reach the disk a moment later. */
+    public enum Durability { SYNC, ASYNC }
+
+    /**
+     * @param maxFileBytes a file is closed (and its digest signed) once it is this large
+     * @param maxFileAge   ... or this old; records after the last digest are only hash-chained, not yet signed
+     */
+    public record Settings(Path dir, Durability durability, long maxFileBytes, Duration maxFileAge) {
+        public static final long DEFAULT_MAX_FILE_BYTES = 16L * 1024 * 1024;
+        public static final Duration DEFAULT_MAX_FILE_AGE = Duration.ofMinutes(15);
+
+        public static Settings defaults(Path dir) {
+            return new Settings(dir, Durability.SYNC, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_FILE_AGE);
+        }
+    }
+
+    private record Pending(AuditRecord record, CompletableFuture<Void> durable) {}
+
+    private static final Pending STOP = new Pending(null, null);
+
+    private final Settings settings;
+    private final Hsm.Signer signer;
+    private final Clock clock;
+    private final String publicKeySha256;
+    private final BlockingQueue<Pending> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
+    private final List<Consumer<Entry>> subscribers = new CopyOnWriteArrayList<>();
+    private final Thread writer;
+    private volatile boolean closed;
+    private volatile boolean broken;
+
+    // Owned by the writer thread (and the constructor before it starts).
+    private FileChannel channel;
+    private Path current;
+    private long firstSeq;
+    private long nextSeq = 1;
+    private String firstPrev;
+    private String prev = TrailFiles.GENESIS;
+    private long records;
+    private long bytes;
+    private Instant openedAt;
+    private String previousDigestSha256 = TrailFiles.GENESIS;
+
+    private HashChainedFileTrail(Settings settings, Hsm.Signer signer, Clock clock) throws IOException {
+        this.settings = settings;
+        this.signer = signer;
+        this.clock = clock;
+        Files.createDirectories(settings.dir());
+        byte[] publicKey = signer.publicKey().getEncoded();
+        this.publicKeySha256 = TrailFiles.sha256Hex(publicKey);
+        Path pem = TrailFiles.publicKeyFile(settings.dir(), publicKeySha256);
+        if (!Files.exists(pem)) {
+            TrailFiles.writeAtomically(pem, ("-----BEGIN PUBLIC KEY-----\n"
+                    + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(publicKey)
+                    + "\n-----END PUBLIC KEY-----\n").getBytes(StandardCharsets.US_ASCII));
+        }
+        recover();
+        openNewFile();
+        this.writer = new Thread(this::writeLoop, "audit-writer");
+        writer.setDaemon(true);
+        writer.start();
+    }
+
+    /** Opens (creating or recovering) the trail in {@code settings.dir()}; digests are signed by {@code signer}. */
+    public static HashChainedFileTrail open(Settings settings, Hsm.Signer signer, Clock clock) {
+        try {
+            return new HashChainedFileTrail(settings, signer, clock);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open the audit trail in " + settings.dir(), e);
+        }
+    }
+
+    @Override
+    public void append(AuditRecord record) {
+        if (closed || broken) {
+            throw new AuditUnavailableException("the audit trail is not accepting records");
+        }
+        Pending pending = new Pending(record, new CompletableFuture<>());
+        try {
+            if (!queue.offer(pending, OFFER_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new AuditUnavailableException("the audit trail is not keeping up");
+            }
+            if (settings.durability() == Durability.SYNC) {
+                pending.durable().get(DURABLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AuditUnavailableException("interrupted while writing the audit record");
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new AuditUnavailableException("the audit record could not be made durable");
+        }
+    }
+
+    @Override
+    public AutoCloseable subscribe(Consumer<Entry> subscriber) {
+        subscribers.add(subscriber);
+        return () -> subscribers.remove(subscriber);
+    }
+
+    /** Takes what is queued, then closes the current file with a signed digest. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            queue.put(STOP);
+            writer.join(Duration.ofSeconds(30).toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void writeLoop() {
+        List<Pending> batch = new ArrayList<>();
+        boolean stop = false;
+        while (!stop) {
+            batch.clear();
+            try {
+                Pending first = queue.poll(250, TimeUnit.MILLISECONDS);
+                if (first != null) {
+                    batch.add(first);
+                    queue.drainTo(batch, MAX_BATCH - 1);
+                }
+            } catch (InterruptedException e) {
+                stop = true;
+            }
+            if (batch.remove(STOP)) {
+                stop = true;
+            }
+            if (!batch.isEmpty()) {
+                writeBatch(batch);
+            }
+            try {
+                if (!broken && records > 0 && (bytes >= settings.maxFileBytes()
+                        || Duration.between(openedAt, clock.instant()).compareTo(settings.maxFileAge()) >= 0)) {
+                    closeCurrentFile();
+                    openNewFile();
+                }
+            } catch (IOException | RuntimeException e) {
+                fail("closing an audit file failed", e);
+            }
+        }
+        try {
+            if (!broken) {
+                closeCurrentFile();
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.error("closing the audit trail failed: {}", e.getClass().getSimpleName());
+        }
+    }
+
+    private void writeBatch(List<Pending> batch) {
+        if (broken) {
+            batch.forEach(p -> p.durable().completeExceptionally(new IOException("audit trail broken")));
+            return;
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream(batch.size() * 512);
+        long seq = nextSeq;
+        String hash = prev;
+        List<String> written = new ArrayList<>(batch.size());
+        try {
+            for (Pending pending : batch) {
+                String text = line(seq, hash, pending.record());
+                written.add(text);
+                byte[] line = text.getBytes(StandardCharsets.UTF_8);
+                hash = TrailFiles.sha256Hex(line);
+                seq++;
+                out.write(line);
+                out.write('\n');
+            }
+            ByteBuffer buffer = ByteBuffer.wrap(out.toByteArray());
+            while (buffer.hasRemaining()) {
+                channel.write(buffer);
+            }
+            channel.force(false);
+        } catch (IOException | RuntimeException e) {
+            fail("writing audit records failed", e);
+            batch.forEach(p -> p.durable().completeExceptionally(e));
+            return;
+        }
+        long firstOfBatch = nextSeq;
+        records += seq - nextSeq;
+        bytes += out.size();
+        nextSeq = seq;
+        prev = hash;
+        for (int i = 0; i < batch.size(); i++) {
+            Pending pending = batch.get(i);
+            pending.durable().complete(null);
+            Entry entry = new Entry(firstOfBatch + i, written.get(i), pending.record());
+            for (Consumer<Entry> subscriber : subscribers) {
+                try {
+                    subscriber.accept(entry);
+                } catch (RuntimeException e) {
+                    LOG.warn("an audit subscriber failed: {}", e.getClass().getSimpleName());
+                }
+            }
+        }
+    }
+
+    /** Fail closed: with SYNC durability, calls are refused from now on rather than answered unrecorded. */
+    private void fail(String what, Exception e) {
+        broken = true;
+        LOG.error("{}: {}; the audit trail accepts no more records until restart", what, e.getClass().getSimpleName());
+    }
+
+    static String line(long seq, String prev, AuditRecord record) {
+        Map<String, Object> fields = new LinkedHashMap<>();
+        fields.put("seq", seq);
+        fields.put("prev", prev);
+        fields.putAll(record.fields());
+        try {
+            return TrailFiles.JSON.writeValueAsString(fields);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private void openNewFile() throws IOException {
+        current = settings.dir().resolve(TrailFiles.logFileName(nextSeq));
+        channel = FileChannel.open(current, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        TrailFiles.syncDirectory(settings.dir());
+        firstSeq = nextSeq;
+        firstPrev = prev;
+        records = 0;
+        bytes = 0;
+        openedAt = clock.instant();
+    }
+
+    private void closeCurrentFile() throws IOException {
+        channel.force(true);
+        channel.close();
+        if (records == 0) {
+            Files.delete(current);
+            return;
+        }
+        writeDigest(current, firstSeq, nextSeq - 1, records, firstPrev, prev, false);
+    }
+
+    private void writeDigest(Path file, long first, long last, long count, String firstPrevHash, String lastHash,
+                             boolean recovered) throws IOException {
+        TrailDigest digest = new TrailDigest(file.getFileName().toString(), first, last, count, firstPrevHash, lastHash,
+                TrailFiles.sha256Hex(Files.readAllBytes(file)), previousDigestSha256, publicKeySha256,
+                clock.instant().toString(), recovered);
+        byte[] signed = digest.signedFile(signer.sign(digest.json().getBytes(StandardCharsets.UTF_8)));
+        TrailFiles.writeAtomically(TrailFiles.digestOf(file), signed);
+        previousDigestSha256 = TrailFiles.sha256Hex(signed);
+    }
+
+    /** Picks the chain up where the last run left it; closes a file a crash left open. */
+    private void recover() throws IOException {
+        List<Path> files = TrailFiles.logFiles(settings.dir());
+        for (Path file : files) {
+            Path digest = TrailFiles.digestOf(file);
+            if (Files.exists(digest)) {
+                byte[] signed = Files.readAllBytes(digest);
+                TrailDigest parsed = TrailDigest.parse(new String(signed, StandardCharsets.UTF_8).lines().findFirst().orElse(""));
+                nextSeq = parsed.lastSeq() + 1;
+                prev = parsed.lastHash();
+                previousDigestSha256 = TrailFiles.sha256Hex(signed);
+                continue;
+            }
+            if (!file.equals(files.getLast())) {
+                // Only the last file can be open; anything else is for the verifier to report.
+                LOG.error("audit file {} has no digest but is not the last file", file.getFileName());
+                continue;
+            }
+            recoverOpenFile(file);
+        }
+    }
+
+    private void recoverOpenFile(Path file) throws IOException {
+        byte[] content = Files.readAllBytes(file);
+        int end = 0;
+        for (int i = content.length - 1; i >= 0; i--) {
+            if (content[i] == '\n') {
+                end = i + 1;
+                break;
+            }
+        }
+        if (end < content.length) {
+            try (FileChannel torn = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                torn.truncate(end);
+                torn.force(true);
+            }
+            LOG.warn("audit file {}: cut {} bytes of a record a crash left half written (it was never acknowledged)",
+                    file.getFileName(), content.length - end);
+        }
+        if (end == 0) {
+            Files.delete(file);
+            return;
+        }
+        List<String> lines = new String(content, 0, end, StandardCharsets.UTF_8).lines().toList();
+        JsonNode first = TrailFiles.JSON.readTree(lines.getFirst());
+        JsonNode last = TrailFiles.JSON.readTree(lines.getLast());
+        String lastHash = TrailFiles.sha256Hex(lines.getLast().getBytes(StandardCharsets.UTF_8));
+        writeDigest(file, first.get("seq").asLong(), last.get("seq").asLong(), lines.size(), first.get("prev").asText(),
+                lastHash, true);
+        nextSeq = last.get("seq").asLong() + 1;
+        prev = lastHash;
+        LOG.warn("audit file {} was left open by a crash: closed with a digest covering {} records",
+                file.getFileName(), lines.size());
+    }
+}
