@@ -7,6 +7,7 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.hsmkms.hsm.Hsm;
 import io.hsmkms.hsm.HsmException;
+import io.hsmkms.hsm.HsmKeyRef;
 import io.hsmkms.proto.v1.KeyManagementServiceGrpc;
 import io.hsmkms.server.auth.Authenticator;
 import io.hsmkms.server.auth.BearerTokens;
@@ -29,7 +30,15 @@ import io.hsmkms.server.core.KeyNames;
 import io.hsmkms.server.core.KeyOperations;
 import io.hsmkms.server.grpc.KmsServices;
 import io.hsmkms.server.store.MetadataStore;
+import io.hsmkms.server.core.KeyState;
+import io.hsmkms.server.observability.ObservedHsm;
+import io.hsmkms.server.observability.RequestMetrics;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import java.io.IOException;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Executors;
@@ -45,7 +54,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class KmsServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(KmsServer.class);
-    private static final Duration HEALTH_INTERVAL = Duration.ofSeconds(5);
     private static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(10);
 
     /** How often the deletion and rotation jobs look for due keys. */
@@ -53,20 +61,28 @@ public final class KmsServer implements AutoCloseable {
     /** Long enough that a create or rotation in flight is never mistaken for an orphan twice. */
     private static final Duration RECONCILE_INTERVAL = Duration.ofMinutes(10);
     private static final Duration COUNT_FLUSH_INTERVAL = Duration.ofSeconds(10);
+    private static final Duration KEY_COUNT_INTERVAL = Duration.ofSeconds(30);
+    /** Health-check keys: outside hsmkms/<id>/<n>, so the reconciler never takes them for CMK material. */
+    public static final String PROBE_KEY_PREFIX = "hsmkms-health/";
 
     private final Server server;
-    private final Hsm hsm;
+    private final ObservedHsm hsm;
+    /** Per node, so nodes sharing a token never race to create the same label. */
+    private final HsmKeyRef probeKey;
+    private final MeterRegistry meters;
+    private final MetadataStore store;
+    private final Duration healthInterval;
+    private final Map<KeyState, AtomicLong> keysByState = new EnumMap<>(KeyState.class);
+    private volatile long lastHealthyNanos = System.nanoTime();
     private final KeyDeletion keyDeletion;
     private final KeyRotation keyRotation;
     private final EncryptionCounter counter;
     private final KeyImports imports;
     private final OrphanReconciler reconciler;
     private final HealthStatusManager health = new HealthStatusManager();
-    private final ScheduledExecutorService background = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "kms-background");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService background = daemonScheduler("kms-background");
+    /** Its own thread: a health check that hangs on a dead HSM must not hold up the jobs, nor they it. */
+    private final ScheduledExecutorService healthChecks = daemonScheduler("hsm-health");
 
     /**
      * How callers are recognised: the identity registry (principals, certificate mappings, identity
@@ -78,19 +94,37 @@ public final class KmsServer implements AutoCloseable {
     /**
      * @param maxInboundMessageBytes   larger requests are refused by the transport
      * @param maxEncryptionsPerVersion a key whose current version has done this many encryptions is rotated
+     * @param healthInterval           how often the HSM is checked; a check that has not finished
+     *                                 within three intervals counts as failed
      */
-    public record Limits(int maxInboundMessageBytes, long maxEncryptionsPerVersion) {
+    public record Limits(int maxInboundMessageBytes, long maxEncryptionsPerVersion, Duration healthInterval) {
+        public static final Duration DEFAULT_HEALTH_INTERVAL = Duration.ofSeconds(5);
         public static final Limits DEFAULT = new Limits(ServerConfig.MAX_INBOUND_MESSAGE_BYTES,
                 ServerConfig.DEFAULT_MAX_ENCRYPTIONS_PER_VERSION);
+
+        public Limits(int maxInboundMessageBytes, long maxEncryptionsPerVersion) {
+            this(maxInboundMessageBytes, maxEncryptionsPerVersion, DEFAULT_HEALTH_INTERVAL);
+        }
     }
 
     /**
      * @param audit where every call and lifecycle event is recorded; the caller closes it after
      *              this server, so calls still running get their records
      */
-    public KmsServer(ServerBuilder<?> builder, Hsm hsm, MetadataStore store, AuditTrail audit, KeyNames names,
-                     Security security, Limits limits, Clock clock) {
-        this.hsm = hsm;
+    public KmsServer(ServerBuilder<?> builder, Hsm rawHsm, MetadataStore store, AuditTrail audit, MeterRegistry meters,
+                     KeyNames names, String nodeId, Security security, Limits limits, Clock clock) {
+        this.hsm = new ObservedHsm(rawHsm, meters);
+        this.probeKey = new HsmKeyRef(PROBE_KEY_PREFIX + nodeId);
+        this.meters = meters;
+        this.store = store;
+        this.healthInterval = limits.healthInterval();
+        ObservedHsm hsm = this.hsm;
+        for (KeyState state : KeyState.values()) {
+            AtomicLong count = new AtomicLong();
+            keysByState.put(state, count);
+            meters.gauge("hsmkms.keys", Tags.of("state", state.name()), count);
+        }
+        meters.gauge("hsmkms.hsm.serving", hsm, h -> h.serving() ? 1 : 0);
         KeyEvents events = new TrailKeyEvents(audit, names, clock);
         AccessControl access = new AccessControl(security.identities(), new KeyPolicies(), store, names, clock);
         KeyOperations keys = new KeyOperations(hsm, store, store, names, access, clock);
@@ -108,17 +142,27 @@ public final class KmsServer implements AutoCloseable {
         this.server = builder
                 .maxInboundMessageSize(limits.maxInboundMessageBytes())
                 .addService(KmsServices.keyManagement(keys, crypto, grants, aliases, imports, availability, names, authenticator, audit,
-                        clock))
+                        new RequestMetrics(meters), clock))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .build();
     }
 
     public KmsServer start() throws IOException {
+        try {
+            hsm.generateAesKey(probeKey.label());
+        } catch (HsmException e) {
+            if (e.reason() != HsmException.Reason.ALREADY_EXISTS) {
+                LOG.warn("could not create the HSM health-check key: {}", e.reason());
+            }
+        }
         server.start();
         checkHealth();
-        background.scheduleWithFixedDelay(this::checkHealth,
-                HEALTH_INTERVAL.toMillis(), HEALTH_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        healthChecks.scheduleWithFixedDelay(this::checkHealth,
+                healthInterval.toMillis(), healthInterval.toMillis(), TimeUnit.MILLISECONDS);
+        background.scheduleWithFixedDelay(this::healthWatchdog,
+                healthInterval.toMillis(), healthInterval.toMillis(), TimeUnit.MILLISECONDS);
+        background.scheduleWithFixedDelay(this::refreshKeyCounts, 0, KEY_COUNT_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
         background.scheduleWithFixedDelay(this::deleteDueKeys, 0, JOB_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
         background.scheduleWithFixedDelay(this::rotateDueKeys, 0, JOB_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
         background.scheduleWithFixedDelay(this::reconcile, 0, RECONCILE_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
@@ -185,6 +229,7 @@ public final class KmsServer implements AutoCloseable {
     @Override
     public void close() {
         background.shutdownNow();
+        healthChecks.shutdownNow();
         health.enterTerminalState();
         server.shutdown();
         try {
@@ -199,15 +244,54 @@ public final class KmsServer implements AutoCloseable {
     }
 
     private void checkHealth() {
-        ServingStatus status;
+        boolean ok;
         try {
-            hsm.checkHealth();
-            status = ServingStatus.SERVING;
+            hsm.probe(probeKey);
+            ok = true;
+            lastHealthyNanos = System.nanoTime();
         } catch (HsmException e) {
             LOG.warn("HSM health check failed: {}", e.reason());
-            status = ServingStatus.NOT_SERVING;
+            ok = false;
+        } catch (RuntimeException e) {
+            LOG.warn("HSM health check failed: {}", e.getClass().getSimpleName());
+            ok = false;
         }
+        serving(ok);
+    }
+
+    /** A check still hanging after three intervals means the HSM is not answering: stop sending it work. */
+    private void healthWatchdog() {
+        if (System.nanoTime() - lastHealthyNanos > 3 * healthInterval.toNanos() && hsm.serving()) {
+            LOG.warn("HSM health check has not succeeded for {} ms: NOT_SERVING", 3 * healthInterval.toMillis());
+            serving(false);
+        }
+    }
+
+    private void serving(boolean ok) {
+        if (ok != hsm.serving()) {
+            LOG.info("HSM is {}", ok ? "serving again" : "NOT serving: calls that need it fail fast");
+        }
+        hsm.serving(ok);
+        ServingStatus status = ok ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
         health.setStatus("", status);
         health.setStatus(KeyManagementServiceGrpc.SERVICE_NAME, status);
+    }
+
+    /** Updates the keys-by-state gauges (also every 30 s). */
+    public void refreshKeyCounts() {
+        try {
+            Map<KeyState, Long> counts = store.countByState();
+            keysByState.forEach((state, gauge) -> gauge.set(counts.getOrDefault(state, 0L)));
+        } catch (RuntimeException e) {
+            LOG.warn("counting keys by state failed: {}", e.getClass().getSimpleName());
+        }
+    }
+
+    private static ScheduledExecutorService daemonScheduler(String name) {
+        return Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        });
     }
 }

@@ -6,6 +6,11 @@ import io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
 import io.hsmkms.hsm.pkcs11.SunPkcs11Hsm;
 import io.hsmkms.server.audit.HashChainedFileTrail;
+import io.hsmkms.server.observability.MetricsEndpoint;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.hsmkms.server.auth.BearerTokens;
 import io.hsmkms.server.auth.IdentityRegistry;
 import io.hsmkms.server.core.KeyNames;
@@ -55,10 +60,12 @@ public final class Main {
             return;
         }
         HashChainedFileTrail audit;
+        String nodeId;
         try {
-            audit = HashChainedFileTrail.open(config.audit(), hsm.signer(HashChainedFileTrail.SIGNING_KEY_LABEL),
+            nodeId = config.nodeId() != null ? config.nodeId() : persistentNodeId(config.dataDir());
+            audit = HashChainedFileTrail.open(config.audit(), hsm.signer(HashChainedFileTrail.signingKeyLabel(nodeId)),
                     Clock.systemUTC());
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | IOException e) {
             hsm.close();
             repository.close();
             System.err.println("hsmkms-server: cannot open the audit trail in " + config.audit().dir() + ": "
@@ -66,22 +73,45 @@ public final class Main {
             System.exit(3);
             return;
         }
-        KmsServer server = new KmsServer(transport, hsm, repository, audit, new KeyNames(config.region()),
+        PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        new JvmMemoryMetrics().bindTo(meters);
+        new ProcessorMetrics().bindTo(meters);
+        MetricsEndpoint metrics = config.metricsAddress() == null ? null
+                : MetricsEndpoint.start(config.metricsAddress(), meters);
+        KmsServer server = new KmsServer(transport, hsm, repository, audit, meters, new KeyNames(config.region()), nodeId,
                 security, new KmsServer.Limits(config.maxInboundMessageBytes(), config.maxEncryptionsPerVersion()),
                 Clock.systemUTC());
         server.start();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             LOG.info("shutting down");
             server.close();
+            if (metrics != null) {
+                metrics.close();
+            }
             audit.close();
             hsm.close();
             repository.close();
         }, "shutdown"));
-        LOG.info("hsmkms listening on {}:{} (tls={}, mtls={}, tokens={}, data dir {}, region {}, audit {} {})",
+        LOG.info("hsmkms listening on {}:{} (tls={}, mtls={}, tokens={}, data dir {}, region {}, audit {} {}, metrics {})",
                 config.listenAddress(), server.port(), config.tls() != null,
                 config.tls() != null && config.tls().clientCa() != null, security.tokens() != null,
-                config.dataDir(), config.region(), config.audit().dir(), config.audit().durability());
+                config.dataDir(), config.region(), config.audit().dir(), config.audit().durability(),
+                metrics == null ? "off" : config.metricsAddress().getHostString() + ":" + metrics.port() + "/metrics");
         server.blockUntilShutdown();
+    }
+
+    /** A random node id made on first start and kept in the data directory, so restarts keep their HSM keys. */
+    private static String persistentNodeId(java.nio.file.Path dataDir) throws IOException {
+        java.nio.file.Path file = dataDir.resolve("node-id");
+        if (Files.exists(file)) {
+            return Files.readString(file).trim();
+        }
+        byte[] random = new byte[6];
+        new java.security.SecureRandom().nextBytes(random);
+        String id = "node-" + java.util.HexFormat.of().formatHex(random);
+        Files.createDirectories(dataDir);
+        Files.writeString(file, id + "\n");
+        return id;
     }
 
     private static KmsServer.Security security(ServerConfig config) throws IOException {

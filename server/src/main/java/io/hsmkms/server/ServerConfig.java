@@ -27,7 +27,9 @@ public record ServerConfig(
         Path tokenKeyFile,
         Tls tls,
         String insecureDevPrincipal,
-        HashChainedFileTrail.Settings audit) {
+        HashChainedFileTrail.Settings audit,
+        java.net.InetSocketAddress metricsAddress,
+        String nodeId) {
 
     /** Server certificate and key (PEM); with a client CA, client certificates are verified (mTLS). */
     public record Tls(Path certificateChain, Path privateKey, Path clientCa) {}
@@ -45,6 +47,10 @@ public record ServerConfig(
     public static final String INSECURE_DEV_PRINCIPAL = "HSMKMS_INSECURE_DEV_PRINCIPAL";
     public static final String MAX_ENCRYPTIONS_PER_VERSION = "HSMKMS_MAX_ENCRYPTIONS_PER_VERSION";
     public static final String AUDIT_DIR = "HSMKMS_AUDIT_DIR";
+    /** This node's name ([a-z0-9-], up to 40); default: a random one kept in <data dir>/node-id. */
+    public static final String NODE_ID = "HSMKMS_NODE_ID";
+    /** host:port for GET /metrics (Prometheus), or "off". Default 127.0.0.1:9464. */
+    public static final String METRICS_ADDRESS = "HSMKMS_METRICS_ADDRESS";
     public static final String AUDIT_DURABILITY = "HSMKMS_AUDIT_DURABILITY";
     public static final String AUDIT_FILE_MAX_BYTES = "HSMKMS_AUDIT_FILE_MAX_BYTES";
     public static final String AUDIT_FILE_MAX_SECONDS = "HSMKMS_AUDIT_FILE_MAX_SECONDS";
@@ -107,7 +113,35 @@ public record ServerConfig(
                 path(settings, TOKEN_KEY_FILE),
                 cert == null ? null : new Tls(cert, key, clientCa),
                 devPrincipal == null || devPrincipal.isBlank() ? null : devPrincipal.trim(),
-                audit(settings, dataDir));
+                audit(settings, dataDir),
+                metricsAddress(settings.getOrDefault(METRICS_ADDRESS, "127.0.0.1:9464").trim()),
+                nodeId(settings.get(NODE_ID)));
+    }
+
+    private static String nodeId(String value) {
+        if (value == null || value.isBlank()) {
+            return null;
+        }
+        if (!value.trim().matches("[a-z0-9-]{1,40}")) {
+            throw new IllegalArgumentException(NODE_ID + " must be 1 to 40 of a-z, 0-9 and -");
+        }
+        return value.trim();
+    }
+
+    private static java.net.InetSocketAddress metricsAddress(String value) {
+        if (value.equals("off")) {
+            return null;
+        }
+        int colon = value.lastIndexOf(':');
+        try {
+            int port = Integer.parseInt(value.substring(colon + 1));
+            if (colon < 1 || port < 0 || port > 65535) {
+                throw new NumberFormatException();
+            }
+            return new java.net.InetSocketAddress(value.substring(0, colon), port);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(METRICS_ADDRESS + " must be host:port or off");
+        }
     }
 
     private static HashChainedFileTrail.Settings audit(Map<String, String> settings, Path dataDir) {

@@ -81,6 +81,40 @@ public final class SoftHsmToken implements AutoCloseable {
         }
     }
 
+    /**
+     * This token's directory in the object store (SoftHSM names it by a UUID; the token's label is
+     * in its token.object file). Moving it away is how a test pulls the token out from under a
+     * running process.
+     */
+    public Path directory() {
+        Path tokens = conf.resolveSibling("tokens");
+        byte[] needle = label.getBytes(StandardCharsets.UTF_8);
+        try (var dirs = Files.list(tokens)) {
+            for (Path dir : dirs.filter(Files::isDirectory).toList()) {
+                Path object = dir.resolve("token.object");
+                if (Files.exists(object) && indexOf(Files.readAllBytes(object), needle) >= 0) {
+                    return dir;
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot list the SoftHSM object store", e);
+        }
+        throw new IllegalStateException("token " + label + " not found in " + tokens);
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
     /** Configuration for this token with the PIN read from a file, as in production. */
     public Pkcs11Config config() {
         return new Pkcs11Config(LIBRARY, slot, 0, new Pkcs11Config.PinSource.FromFile(pinFile),

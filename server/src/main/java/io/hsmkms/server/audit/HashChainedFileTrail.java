@@ -43,8 +43,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class HashChainedFileTrail implements AuditTrail {
     private static final Logger LOG = LoggerFactory.getLogger(HashChainedFileTrail.class);
-    /** The HSM key pair that signs digests; one per token, shared by the nodes that use it. */
-    public static final String SIGNING_KEY_LABEL = "hsmkms-audit/signing";
+    /** The label of the HSM key pair that signs a node's digests: one per node, so nodes never race to create it. */
+    public static String signingKeyLabel(String nodeId) {
+        return "hsmkms-audit/" + nodeId;
+    }
     private static final int QUEUE_CAPACITY = 65_536;
     private static final int MAX_BATCH = 1_024;
     private static final Duration OFFER_TIMEOUT = Duration.ofSeconds(5);
@@ -91,6 +93,7 @@ public final class HashChainedFileTrail implements AuditTrail {
     private long bytes;
     private Instant openedAt;
     private String previousDigestSha256 = TrailFiles.GENESIS;
+    private Instant retrySigningAfter = Instant.MIN;
 
     private HashChainedFileTrail(Settings settings, Hsm.Signer signer, Clock clock) throws IOException {
         this.settings = settings;
@@ -183,14 +186,10 @@ public final class HashChainedFileTrail implements AuditTrail {
             if (!batch.isEmpty()) {
                 writeBatch(batch);
             }
-            try {
-                if (!broken && records > 0 && (bytes >= settings.maxFileBytes()
-                        || Duration.between(openedAt, clock.instant()).compareTo(settings.maxFileAge()) >= 0)) {
-                    closeCurrentFile();
-                    openNewFile();
-                }
-            } catch (IOException | RuntimeException e) {
-                fail("closing an audit file failed", e);
+            if (!broken && records > 0 && (bytes >= settings.maxFileBytes()
+                    || Duration.between(openedAt, clock.instant()).compareTo(settings.maxFileAge()) >= 0)
+                    && clock.instant().isAfter(retrySigningAfter)) {
+                rotate();
             }
         }
         try {
@@ -279,6 +278,28 @@ public final class HashChainedFileTrail implements AuditTrail {
         openedAt = clock.instant();
     }
 
+    /**
+     * Signs the current file's digest and starts a new file. If the HSM cannot sign right now the
+     * file simply stays open and grows a little longer: records are still chained and durable.
+     */
+    private void rotate() {
+        try {
+            channel.force(true);
+            writeDigest(current, firstSeq, nextSeq - 1, records, firstPrev, prev, false);
+        } catch (IOException | RuntimeException e) {
+            retrySigningAfter = clock.instant().plusSeconds(10);
+            LOG.warn("could not close audit file {} with a signed digest ({}); keeping it open, retrying in 10 s",
+                    current.getFileName(), e.getClass().getSimpleName());
+            return;
+        }
+        try {
+            channel.close();
+            openNewFile();
+        } catch (IOException | RuntimeException e) {
+            fail("starting a new audit file failed", e);
+        }
+    }
+
     private void closeCurrentFile() throws IOException {
         channel.force(true);
         channel.close();
@@ -286,6 +307,7 @@ public final class HashChainedFileTrail implements AuditTrail {
             Files.delete(current);
             return;
         }
+        // If this fails (HSM down at shutdown) the file stays without a digest; the next start signs it.
         writeDigest(current, firstSeq, nextSeq - 1, records, firstPrev, prev, false);
     }
 

@@ -129,6 +129,11 @@ public final class KeyOperations {
         return c -> c.put("kms:RequestAlias", target.alias());
     }
 
+    /** Watching the account's audit events is an account-level permission, like ListKeys. */
+    public void authorizeWatchEvents(Principal caller) {
+        access.requireAccountAction(caller, "kms:WatchEvents", c -> { });
+    }
+
     public KeyRepository.Page list(Principal caller, int limit, String marker) {
         int effectiveLimit = listLimit(limit);
         UUID after = null;

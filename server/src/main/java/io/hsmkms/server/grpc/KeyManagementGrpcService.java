@@ -92,7 +92,11 @@ import io.hsmkms.proto.v1.ImportKeyMaterialRequest;
 import io.hsmkms.proto.v1.ImportKeyMaterialResponse;
 import io.hsmkms.server.core.Alias;
 import io.hsmkms.server.core.CallNotes;
+import io.hsmkms.server.audit.AuditTrail;
 import io.hsmkms.server.core.KeyAvailability;
+import io.hsmkms.proto.v1.AuditEvent;
+import io.hsmkms.proto.v1.WatchEventsRequest;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.hsmkms.server.core.KeyImports;
 import io.hsmkms.server.core.KeyOrigin;
 import io.hsmkms.server.core.KeyVersion;
@@ -134,10 +138,14 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
     private final Aliases aliases;
     private final KeyImports imports;
     private final KeyAvailability availability;
+    private final AuditTrail audit;
+    /** WatchEvents drains: short, never blocking, one per busy stream. */
+    private final java.util.concurrent.Executor watchers = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
     private final KeyNames names;
 
     KeyManagementGrpcService(KeyOperations keys, CryptoOperations crypto, Grants grants, Aliases aliases,
-                             KeyImports imports, KeyAvailability availability, KeyNames names) {
+                             KeyImports imports, KeyAvailability availability, KeyNames names, AuditTrail audit) {
+        this.audit = audit;
         this.keys = keys;
         this.availability = availability;
         this.crypto = crypto;
@@ -301,6 +309,30 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
         unary(response, () -> GenerateRandomResponse.newBuilder()
                 .setPlaintext(ByteString.copyFrom(crypto.generateRandom(caller(), request.getNumberOfBytes())))
                 .build());
+    }
+
+    @Override
+    public void watchEvents(WatchEventsRequest request, StreamObserver<AuditEvent> response) {
+        RequestContext context = RequestContext.current();
+        Principal caller;
+        try {
+            caller = caller();
+            keys.authorizeWatchEvents(caller);
+        } catch (RuntimeException failure) {
+            response.onError(StatusMapper.toStatus(failure, context));
+            return;
+        }
+        ServerCallStreamObserver<AuditEvent> out = (ServerCallStreamObserver<AuditEvent>) response;
+        EventWatch watch = new EventWatch(out, request, caller.accountId(), watchers);
+        AutoCloseable subscription = audit.subscribe(watch);
+        out.setOnCancelHandler(() -> {
+            watch.stop();
+            try {
+                subscription.close();
+            } catch (Exception e) {
+                // Unsubscribing only removes a listener.
+            }
+        });
     }
 
     @Override

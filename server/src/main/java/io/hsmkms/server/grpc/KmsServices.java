@@ -6,6 +6,7 @@ import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.hsmkms.server.auth.Authenticator;
 import io.hsmkms.server.audit.AuditTrail;
+import io.hsmkms.server.observability.RequestMetrics;
 import io.hsmkms.server.core.Aliases;
 import io.hsmkms.server.core.CryptoOperations;
 import io.hsmkms.server.core.Grants;
@@ -22,8 +23,9 @@ public final class KmsServices {
     public static ServerServiceDefinition keyManagement(KeyOperations keys, CryptoOperations crypto, Grants grants,
                                                         Aliases aliases, KeyImports imports, KeyAvailability availability,
                                                         KeyNames names, Authenticator authenticator, AuditTrail audit,
-                                                        Clock clock) {
-        BindableService service = new KeyManagementGrpcService(keys, crypto, grants, aliases, imports, availability, names);
-        return ServerInterceptors.intercept(service, new AuthInterceptor(authenticator), new RequestInterceptor(audit, clock));
+                                                        RequestMetrics metrics, Clock clock) {
+        BindableService service = new KeyManagementGrpcService(keys, crypto, grants, aliases, imports, availability, names,
+                audit);
+        return ServerInterceptors.intercept(service, new AuthInterceptor(authenticator), new RequestInterceptor(audit, metrics, clock));
     }
 }

@@ -17,6 +17,7 @@ import io.hsmkms.server.core.CallNotes;
 import io.hsmkms.server.core.ErrorReason;
 import io.hsmkms.server.core.KmsException;
 import io.hsmkms.server.core.Principal;
+import io.hsmkms.server.observability.RequestMetrics;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.time.Clock;
@@ -41,10 +42,12 @@ public final class RequestInterceptor implements ServerInterceptor {
             "GenerateDataKeyWithoutPlaintext");
 
     private final AuditTrail audit;
+    private final RequestMetrics metrics;
     private final Clock clock;
 
-    public RequestInterceptor(AuditTrail audit, Clock clock) {
+    public RequestInterceptor(AuditTrail audit, RequestMetrics metrics, Clock clock) {
         this.audit = audit;
+        this.metrics = metrics;
         this.clock = clock;
     }
 
@@ -57,6 +60,7 @@ public final class RequestInterceptor implements ServerInterceptor {
         String method = call.getMethodDescriptor().getBareMethodName();
         boolean unary = call.getMethodDescriptor().getType() == MethodDescriptor.MethodType.UNARY;
         String peer = peerIp(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
+        java.util.concurrent.atomic.AtomicBoolean recorded = new java.util.concurrent.atomic.AtomicBoolean();
         ServerCall<Q, R> audited = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
             private R held;
 
@@ -80,15 +84,25 @@ public final class RequestInterceptor implements ServerInterceptor {
                 long micros = (System.nanoTime() - started) / 1_000;
                 Status outcome = status;
                 Metadata outTrailers = trailers;
+                AuditRecord record = record(request, method, startedAt, peer, status, micros);
+                boolean audited = true;
                 try {
-                    audit.append(record(request, method, startedAt, peer, status, micros));
+                    if (recorded.compareAndSet(false, true)) {
+                        long auditStarted = System.nanoTime();
+                        audit.append(record);
+                        metrics.auditWrite(System.nanoTime() - auditStarted);
+                    }
                 } catch (AuditTrail.AuditUnavailableException e) {
+                    audited = false;
                     held = null;
                     StatusRuntimeException refused = StatusMapper.toStatus(
                             new KmsException(ErrorReason.AUDIT_UNAVAILABLE, "The audit trail is unavailable; retry."), request);
                     outcome = refused.getStatus();
                     outTrailers = refused.getTrailers() == null ? new Metadata() : refused.getTrailers();
                 }
+                metrics.completed(method, audited ? record.outcome().name() : AuditRecord.Outcome.Failed.name(),
+                        audited ? java.util.Objects.requireNonNullElse(record.errorReason(), "-")
+                                : ErrorReason.AUDIT_UNAVAILABLE.exceptionName(), System.nanoTime() - started);
                 if (!outTrailers.containsKey(REQUEST_ID)) {
                     outTrailers.put(REQUEST_ID, request.requestId());
                 }
@@ -106,7 +120,23 @@ public final class RequestInterceptor implements ServerInterceptor {
             }
         };
         Context context = Context.current().withValue(RequestContext.KEY, request);
-        return Contexts.interceptCall(context, audited, headers, next);
+        ServerCall.Listener<Q> listener = Contexts.interceptCall(context, audited, headers, next);
+        return new io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
+            /** A stream the client ended (WatchEvents) never reaches close(): record it here. */
+            @Override
+            public void onCancel() {
+                try {
+                    if (recorded.compareAndSet(false, true)) {
+                        audit.append(record(request, method, startedAt, peer, Status.CANCELLED,
+                                (System.nanoTime() - started) / 1_000));
+                    }
+                } catch (AuditTrail.AuditUnavailableException e) {
+                    LOG.warn("audit record of a cancelled {} call not written: {}", method, e.getMessage());
+                } finally {
+                    super.onCancel();
+                }
+            }
+        };
     }
 
     private AuditRecord record(RequestContext request, String method, Instant startedAt, String peer, Status status,
@@ -116,7 +146,8 @@ public final class RequestInterceptor implements ServerInterceptor {
         ErrorReason failure = request.failure();
         AuditRecord.Outcome outcome;
         String reason = null;
-        if (status.isOk()) {
+        if (status.isOk() || (status.getCode() == Status.Code.CANCELLED && failure == null && caller != null)) {
+            // A cancelled call that had passed authorization was allowed; the client just stopped waiting.
             outcome = AuditRecord.Outcome.Allowed;
         } else if (failure == null) {
             outcome = AuditRecord.Outcome.Failed;

@@ -539,6 +539,20 @@ public final class JdbcKeyRepository implements MetadataStore {
     }
 
     @Override
+    public Map<KeyState, Long> countByState() {
+        return inTransaction("count keys by state", connection -> {
+            try (PreparedStatement query = connection.prepareStatement("SELECT state, COUNT(*) FROM cmk GROUP BY state");
+                 ResultSet rows = query.executeQuery()) {
+                Map<KeyState, Long> counts = new java.util.EnumMap<>(KeyState.class);
+                while (rows.next()) {
+                    counts.put(KeyState.valueOf(rows.getString(1)), rows.getLong(2));
+                }
+                return counts;
+            }
+        });
+    }
+
+    @Override
     public List<ManagedKey> overEncryptionBound(long bound, int limit) {
         return inTransaction("find keys over the encryption bound", connection -> {
             try (PreparedStatement query = connection.prepareStatement("SELECT " + KEY_COLUMNS + " FROM cmk WHERE state = "

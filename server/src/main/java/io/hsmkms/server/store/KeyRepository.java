@@ -2,6 +2,7 @@ package io.hsmkms.server.store;
 
 import io.hsmkms.server.core.ManagedKey;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -28,6 +29,9 @@ public interface KeyRepository extends AutoCloseable {
      * @throws java.util.NoSuchElementException when no such key exists
      */
     ManagedKey update(ManagedKey changed);
+
+    /** How many keys are in each stored state (states with no key are left out). */
+    Map<io.hsmkms.server.core.KeyState, Long> countByState();
 
     /** Keys pending deletion (or being deleted) whose deletion date is not after {@code now}. */
     List<ManagedKey> dueForDeletion(java.time.Instant now, int limit);

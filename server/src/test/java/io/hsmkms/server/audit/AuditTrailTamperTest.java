@@ -46,7 +46,7 @@ class AuditTrailTamperTest {
         hsm = SunPkcs11Hsm.open(token.config());
         pristine = dir.resolve("trail");
         // Small files: the 43 records spread over several closed, signed files plus an open one.
-        HashChainedFileTrail trail = open(pristine, hsm.signer(HashChainedFileTrail.SIGNING_KEY_LABEL));
+        HashChainedFileTrail trail = open(pristine, hsm.signer(HashChainedFileTrail.signingKeyLabel("test")));
         for (int i = 1; i <= RECORDS; i++) {
             trail.append(record("Encrypt", i));
         }
@@ -178,7 +178,7 @@ class AuditTrailTamperTest {
         signer.initSign(pair.getPrivate());
         signer.update(json.getBytes(StandardCharsets.UTF_8));
         write(digest, List.of(json, Base64.getEncoder().encodeToString(signer.sign())));
-        java.security.PublicKey pinned = hsm.signer(HashChainedFileTrail.SIGNING_KEY_LABEL).publicKey();
+        java.security.PublicKey pinned = hsm.signer(HashChainedFileTrail.signingKeyLabel("test")).publicKey();
 
         List<String> problems = AuditVerifier.verify(trail, pinned).problems().stream().map(Object::toString).toList();
 
@@ -204,7 +204,7 @@ class AuditTrailTamperTest {
         Path open = TrailFiles.logFiles(trail).getLast();
         Files.write(open, "{\"seq\":999,\"prev\":\"ab".getBytes(StandardCharsets.UTF_8), java.nio.file.StandardOpenOption.APPEND);
 
-        HashChainedFileTrail reopened = open(trail, hsm.signer(HashChainedFileTrail.SIGNING_KEY_LABEL));
+        HashChainedFileTrail reopened = open(trail, hsm.signer(HashChainedFileTrail.signingKeyLabel("test")));
         reopened.append(record("Decrypt", 1000));
         reopened.close();
 

@@ -56,6 +56,11 @@ public final class KmsServerExtension implements BeforeAllCallback, AfterAllCall
         }
     }
 
+    /** The fixture itself, for what the shortcuts here do not cover (metrics port, audit trail, data dir). */
+    public KmsTestServer testServer() {
+        return server;
+    }
+
     public KeyManagementServiceBlockingStub kms() {
         return server.kms();
     }

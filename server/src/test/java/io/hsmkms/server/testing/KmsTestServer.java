@@ -1,6 +1,9 @@
 package io.hsmkms.server.testing;
 
 import io.hsmkms.server.audit.HashChainedFileTrail;
+import io.hsmkms.server.observability.MetricsEndpoint;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.rpc.ErrorInfo;
 import io.grpc.ManagedChannel;
@@ -31,6 +34,7 @@ public final class KmsTestServer implements AutoCloseable {
     /** The account's root principal: what tests that are not about access control act as. */
     public static final String ROOT = "arn:hsmkms:iam::" + ACCOUNT + ":root";
     public static final String REGION = "test-1";
+    public static final String NODE_ID = "test-node";
 
     private final SoftHsmToken token;
     private final Path dataDir;
@@ -38,6 +42,8 @@ public final class KmsTestServer implements AutoCloseable {
     private final OffsetClock clock = new OffsetClock();
     private final JdbcKeyRepository repository;
     private final HashChainedFileTrail audit;
+    private final PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final MetricsEndpoint metrics;
     private final KmsServer server;
     private final ManagedChannel channel;
 
@@ -48,8 +54,10 @@ public final class KmsTestServer implements AutoCloseable {
         this.hsm = new CountingHsm(SunPkcs11Hsm.open(token.config()));
         this.repository = JdbcKeyRepository.embedded(dataDir);
         this.audit = HashChainedFileTrail.open(HashChainedFileTrail.Settings.defaults(auditDir(dataDir)),
-                hsm.signer(HashChainedFileTrail.SIGNING_KEY_LABEL), clock);
-        this.server = new KmsServer(transport, hsm, repository, audit, new KeyNames(REGION), security, limits, clock).start();
+                hsm.signer(HashChainedFileTrail.signingKeyLabel(NODE_ID)), clock);
+        this.metrics = MetricsEndpoint.start(new InetSocketAddress("127.0.0.1", 0), meters);
+        this.server = new KmsServer(transport, hsm, repository, audit, meters, new KeyNames(REGION), NODE_ID, security,
+                limits, clock).start();
         this.channel = client == null
                 ? NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build()
                 : client.build();
@@ -129,6 +137,11 @@ public final class KmsTestServer implements AutoCloseable {
         return audit;
     }
 
+    /** Where GET /metrics answers (Prometheus text format). */
+    public int metricsPort() {
+        return metrics.port();
+    }
+
     /** The ErrorInfo reason of a failed call, e.g. "NotFoundException". */
     public static String reason(StatusRuntimeException e) {
         com.google.rpc.Status status = StatusProto.fromThrowable(e);
@@ -151,6 +164,7 @@ public final class KmsTestServer implements AutoCloseable {
     public void close() {
         channel.shutdownNow();
         server.close();
+        metrics.close();
         audit.close();
         hsm.close();
         repository.close();
