@@ -41,6 +41,7 @@ public final class ServerProcess implements AutoCloseable {
         env.put(ServerConfig.PORT, "0");
         env.put(ServerConfig.INSECURE_DEV_PRINCIPAL, KmsTestServer.ROOT);
         env.put(ServerConfig.REGION, KmsTestServer.REGION);
+        env.put(ServerConfig.METRICS_ADDRESS, "127.0.0.1:0");
         env.putAll(extraEnv);
         process = builder.start();
         Thread reader = new Thread(this::readOutput, "server-output");
