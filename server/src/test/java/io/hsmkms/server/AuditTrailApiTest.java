@@ -118,6 +118,23 @@ class AuditTrailApiTest {
     }
 
     @Test
+    void aliasChanges_recordTheAliasAndBothKeys() throws Exception {
+        String first = createKey();
+        String second = createKey();
+        as(ROOT).createAlias(CreateAliasRequest.newBuilder().setAliasName("alias/billing").setTargetKeyId(first).build());
+        as(ROOT).updateAlias(io.hsmkms.proto.v1.UpdateAliasRequest.newBuilder().setAliasName("alias/billing")
+                .setTargetKeyId(second).build());
+
+        assertThat(records()).anySatisfy(r -> {
+            assertThat(r.get("eventName").asText()).isEqualTo("UpdateAlias");
+            assertThat(r.get("alias").asText()).isEqualTo("alias/billing");
+            assertThat(r.get("outcome").asText()).isEqualTo("Allowed");
+            assertThat(List.of(r.at("/keys/0/keyId").asText(), r.at("/keys/1/keyId").asText()))
+                    .containsExactlyInAnyOrder(first, second);
+        });
+    }
+
+    @Test
     void deniedUnauthenticatedAndInvalidCalls_areRecordedWithTheirReasons() throws Exception {
         String keyId = createKey();
         assertFails(Code.PERMISSION_DENIED, "AccessDeniedException", () -> as(APP).encrypt(encrypt(keyId)));

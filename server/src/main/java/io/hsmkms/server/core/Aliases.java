@@ -35,6 +35,7 @@ public final class Aliases {
 
     public Alias create(Principal caller, String aliasName, String targetKeyId) {
         KeyNames.requireAliasName(aliasName);
+        CallNotes.alias(aliasName);
         ManagedKey key = ownKey(caller, targetKeyId, "kms:CreateAlias");
         Instant now = now();
         Alias alias = new Alias(caller.accountId(), aliasName, key.id(), now, now);
@@ -47,6 +48,7 @@ public final class Aliases {
     /** Points an alias at another key of the same account: the manual-rotation pattern. */
     public void update(Principal caller, String aliasName, String targetKeyId) {
         KeyNames.requireAliasName(aliasName);
+        CallNotes.alias(aliasName);
         Alias alias = existing(caller, aliasName);
         ManagedKey newKey = ownKey(caller, targetKeyId, "kms:UpdateAlias");
         ManagedKey oldKey = keys.find(caller, new KeyNames.KeyRef(caller.accountId(), alias.keyId()), "kms:UpdateAlias");
@@ -58,6 +60,7 @@ public final class Aliases {
 
     public void delete(Principal caller, String aliasName) {
         KeyNames.requireAliasName(aliasName);
+        CallNotes.alias(aliasName);
         Alias alias = existing(caller, aliasName);
         ManagedKey key = keys.find(caller, new KeyNames.KeyRef(caller.accountId(), alias.keyId()), "kms:DeleteAlias");
         access.requireKeyAction(caller, "kms:DeleteAlias", key, null, c -> c.put("kms:RequestAlias", aliasName));
