@@ -27,6 +27,8 @@ class NonExtractabilityTest {
             String keyId = server.kms().createKey(CreateKeyRequest.getDefaultInstance()).getKeyMetadata().getKeyId();
             labels.add("hsmkms/" + keyId + "/1");
         }
+        // The node's health-check key is made the same way and must be just as locked in.
+        labels.add(KmsServer.PROBE_KEY_PREFIX + io.hsmkms.server.testing.KmsTestServer.NODE_ID);
 
         SoftHsmToken.ToolResult listing = server.token().pkcs11Tool("--list-objects", "--type", "secrkey");
         assertThat(listing.exitCode()).isZero();
