@@ -35,8 +35,12 @@ import org.slf4j.LoggerFactory;
  * <p>Keys are generated as session objects under a template that makes them sensitive and
  * non-extractable, then copied into labelled token objects through the PKCS#11 KeyStore (SunPKCS11
  * cannot label a key at generation time). Key handles are cached by label; a label the cache does
- * not know triggers a KeyStore reload, so keys created by another process sharing the token are
- * found. A semaphore bounds the operations in flight below the token's session limit.
+ * not know triggers a KeyStore reload, so keys created by another process sharing the token (another
+ * node) are found. A reload lists every object on the token, so it is never done per call: only on a
+ * miss, single-flight (threads that missed while a reload ran use its result instead of reloading
+ * again), and a label a reload just failed to find is answered NOT_FOUND without another reload for
+ * {@link #MISS_MEMORY_NANOS}. A semaphore bounds the operations in flight below the token's session
+ * limit.
  */
 public final class SunPkcs11Hsm implements Hsm {
     private static final Logger LOG = LoggerFactory.getLogger(SunPkcs11Hsm.class);
@@ -51,9 +55,22 @@ public final class SunPkcs11Hsm implements Hsm {
     private final Semaphore inFlight;
     private final long acquireTimeoutNanos;
     private final SecureRandom random;
+    /**
+     * How long a label that a reload did not find is answered NOT_FOUND without reloading again. Safe
+     * because the service names a label only after its object exists (material before metadata), so a
+     * label missing after a reload is gone, not late; and it stops a stream of requests for missing
+     * material from turning into a stream of full token listings.
+     */
+    static final long MISS_MEMORY_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final int MAX_REMEMBERED_MISSES = 10_000;
+
     private final ConcurrentMap<String, Key> keys = new ConcurrentHashMap<>();
     /** Serialises KeyStore reads and writes: reloads and setEntry must not interleave. */
     private final Object keyStoreLock = new Object();
+    /** Reloads begun so far; written under {@link #keyStoreLock}, read before waiting for it. */
+    private volatile long reloadsStarted;
+    /** Labels the last reloads did not find, with the System.nanoTime() of that reload; under the lock. */
+    private final java.util.Map<String, Long> recentMisses = new java.util.HashMap<>();
 
     private SunPkcs11Hsm(Provider provider, KeyStore keyStore, char[] pin, Pkcs11Config config) throws Exception {
         this.provider = provider;
@@ -109,6 +126,7 @@ public final class SunPkcs11Hsm implements Hsm {
                     throw new HsmException(Reason.DEVICE, "generate key");
                 }
                 keys.put(label, tokenKey);
+                recentMisses.remove(label);
             }
             return ref;
         });
@@ -131,6 +149,7 @@ public final class SunPkcs11Hsm implements Hsm {
                     throw new HsmException(Reason.DEVICE, "import key");
                 }
                 keys.put(label, tokenKey);
+                recentMisses.remove(label);
             }
             return ref;
         });
@@ -222,6 +241,7 @@ public final class SunPkcs11Hsm implements Hsm {
     public List<String> listKeyLabels() {
         return withPermit("list keys", () -> {
             synchronized (keyStoreLock) {
+                reloadsStarted++;
                 keyStore.load(null, pin);
                 List<String> labels = new ArrayList<>();
                 for (String alias : Collections.list(keyStore.aliases())) {
@@ -272,25 +292,60 @@ public final class SunPkcs11Hsm implements Hsm {
         if (cached != null) {
             return cached;
         }
+        // Read before waiting for the lock: a reload that starts after this point saw every object that
+        // existed when this call missed, so its result answers this call too.
+        long reloadsBeforeMiss = reloadsStarted;
         return withPermit("find key", () -> {
             synchronized (keyStoreLock) {
-                Key found = keyStore.getKey(key.label(), null);
-                if (found == null && reloadedContains(key.label())) {
-                    found = keyStore.getKey(key.label(), null);
+                String label = key.label();
+                Key found = keyStore.getKey(label, null);
+                if (found == null && reloadsStarted == reloadsBeforeMiss && !recentlyMissing(label)
+                        && reloadedContains(label)) {
+                    found = keyStore.getKey(label, null);
                 }
                 if (found == null) {
                     throw new HsmException(Reason.NOT_FOUND, "find key");
                 }
-                keys.put(key.label(), found);
+                keys.put(label, found);
                 return found;
             }
         });
     }
 
-    /** Reloads the KeyStore (sees objects other processes created) and checks for the label. */
+    /** How many times the KeyStore has been reloaded from the token (for tests and diagnostics). */
+    public long keyStoreReloads() {
+        return reloadsStarted;
+    }
+
+    /** Under the lock: whether a reload less than {@link #MISS_MEMORY_NANOS} ago did not find the label. */
+    private boolean recentlyMissing(String label) {
+        Long missedAt = recentMisses.get(label);
+        if (missedAt == null) {
+            return false;
+        }
+        if (System.nanoTime() - missedAt < MISS_MEMORY_NANOS) {
+            return true;
+        }
+        recentMisses.remove(label);
+        return false;
+    }
+
+    /**
+     * Under the lock: reloads the KeyStore (sees objects other processes created) and checks for the
+     * label, remembering a miss for {@link #MISS_MEMORY_NANOS}.
+     */
     private boolean reloadedContains(String label) throws Exception {
+        reloadsStarted++;
         keyStore.load(null, pin);
-        return keyStore.containsAlias(label);
+        long now = System.nanoTime();
+        recentMisses.values().removeIf(missedAt -> now - missedAt >= MISS_MEMORY_NANOS);
+        boolean present = keyStore.containsAlias(label);
+        if (present) {
+            recentMisses.remove(label);
+        } else if (recentMisses.size() < MAX_REMEMBERED_MISSES) {
+            recentMisses.put(label, now);
+        }
+        return present;
     }
 
     private <T> T withPermit(String operation, HsmCall<T> call) {
