@@ -63,6 +63,7 @@ public final class SunPkcs11Hsm implements Hsm {
      */
     static final long MISS_MEMORY_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final int MAX_REMEMBERED_MISSES = 10_000;
+    private static final int RELOAD_ATTEMPTS = 3;
 
     private final ConcurrentMap<String, Key> keys = new ConcurrentHashMap<>();
     /** Serialises KeyStore reads and writes: reloads and setEntry must not interleave. */
@@ -119,14 +120,7 @@ public final class SunPkcs11Hsm implements Hsm {
                 }
                 KeyGenerator generator = KeyGenerator.getInstance("AES", provider);
                 generator.init(AES_256_BITS);
-                SecretKey sessionKey = generator.generateKey();
-                keyStore.setEntry(label, new KeyStore.SecretKeyEntry(sessionKey), null);
-                Key tokenKey = keyStore.getKey(label, null);
-                if (tokenKey == null) {
-                    throw new HsmException(Reason.DEVICE, "generate key");
-                }
-                keys.put(label, tokenKey);
-                recentMisses.remove(label);
+                store(label, generator.generateKey(), "generate key");
             }
             return ref;
         });
@@ -143,16 +137,33 @@ public final class SunPkcs11Hsm implements Hsm {
                 if (keyStore.containsAlias(label) || reloadedContains(label)) {
                     throw new HsmException(Reason.ALREADY_EXISTS, "import key");
                 }
-                keyStore.setEntry(label, new KeyStore.SecretKeyEntry(new SecretKeySpec(material, "AES")), null);
-                Key tokenKey = keyStore.getKey(label, null);
-                if (tokenKey == null) {
-                    throw new HsmException(Reason.DEVICE, "import key");
-                }
-                keys.put(label, tokenKey);
-                recentMisses.remove(label);
+                store(label, new SecretKeySpec(material, "AES"), "import key");
             }
             return ref;
         });
+    }
+
+    /**
+     * Under the lock, for a label the token does not have: copies the key into a new token object and caches its
+     * handle. setEntry makes the object and then lists the whole token to refresh its aliases; that listing fails
+     * when another process (node) destroys an object meanwhile, although the object was made. A fresh listing
+     * tells which happened, so a race with another node's clean-up does not fail the call or orphan the object.
+     */
+    private void store(String label, Key key, String operation) throws Exception {
+        try {
+            keyStore.setEntry(label, new KeyStore.SecretKeyEntry((SecretKey) key), null);
+        } catch (java.security.KeyStoreException | java.security.ProviderException e) {
+            if (!reloadedContains(label)) {
+                throw e;
+            }
+            LOG.debug("{}: the token listing after storing {} failed, but the object is there", operation, label);
+        }
+        Key tokenKey = keyStore.getKey(label, null);
+        if (tokenKey == null) {
+            throw new HsmException(Reason.DEVICE, operation);
+        }
+        keys.put(label, tokenKey);
+        recentMisses.remove(label);
     }
 
     @Override
@@ -241,8 +252,7 @@ public final class SunPkcs11Hsm implements Hsm {
     public List<String> listKeyLabels() {
         return withPermit("list keys", () -> {
             synchronized (keyStoreLock) {
-                reloadsStarted++;
-                keyStore.load(null, pin);
+                reloadKeyStore();
                 List<String> labels = new ArrayList<>();
                 for (String alias : Collections.list(keyStore.aliases())) {
                     if (keyStore.entryInstanceOf(alias, KeyStore.SecretKeyEntry.class)) {
@@ -298,10 +308,10 @@ public final class SunPkcs11Hsm implements Hsm {
         return withPermit("find key", () -> {
             synchronized (keyStoreLock) {
                 String label = key.label();
-                Key found = keyStore.getKey(label, null);
+                Key found = findKey(label);
                 if (found == null && reloadsStarted == reloadsBeforeMiss && !recentlyMissing(label)
                         && reloadedContains(label)) {
-                    found = keyStore.getKey(label, null);
+                    found = findKey(label);
                 }
                 if (found == null) {
                     throw new HsmException(Reason.NOT_FOUND, "find key");
@@ -310,6 +320,40 @@ public final class SunPkcs11Hsm implements Hsm {
                 return found;
             }
         });
+    }
+
+    /**
+     * Under the lock: lists the token afresh. Another process sharing the token (another node) may destroy an
+     * object while this one lists it; the listing then reads a handle that has just become invalid and fails as a
+     * whole. A new listing no longer sees that object, so the reload is tried again before it counts as a failure.
+     */
+    private void reloadKeyStore() throws Exception {
+        reloadsStarted++;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                keyStore.load(null, pin);
+                return;
+            } catch (Exception e) {
+                if (attempt == RELOAD_ATTEMPTS) {
+                    throw e;
+                }
+                LOG.debug("KeyStore reload {} failed ({}); listing again", attempt, Pkcs11Errors.classify("reload", e).reason());
+            }
+        }
+    }
+
+    /**
+     * Under the lock: the key under a label the KeyStore knows, or null. A lookup can fail when the object it
+     * knew was destroyed by another node; after a fresh listing the answer is right again.
+     */
+    private Key findKey(String label) throws Exception {
+        try {
+            return keyStore.getKey(label, null);
+        } catch (java.security.KeyStoreException | java.security.ProviderException
+                 | java.security.UnrecoverableKeyException e) {
+            LOG.debug("looking up {} failed ({}); listing the token again", label, Pkcs11Errors.classify("find key", e).reason());
+            return reloadedContains(label) ? keyStore.getKey(label, null) : null;
+        }
     }
 
     /** How many times the KeyStore has been reloaded from the token (for tests and diagnostics). */
@@ -335,8 +379,7 @@ public final class SunPkcs11Hsm implements Hsm {
      * label, remembering a miss for {@link #MISS_MEMORY_NANOS}.
      */
     private boolean reloadedContains(String label) throws Exception {
-        reloadsStarted++;
-        keyStore.load(null, pin);
+        reloadKeyStore();
         long now = System.nanoTime();
         recentMisses.values().removeIf(missedAt -> now - missedAt >= MISS_MEMORY_NANOS);
         boolean present = keyStore.containsAlias(label);
