@@ -95,3 +95,20 @@ hsmkms_require_softhsm() {
   fi
 }
 
+# For bin/test: the PostgreSQL tests start a private cluster from the Debian postgresql package
+# (initdb, pg_ctl) unless HSMKMS_TEST_POSTGRES_URL names a server. Installs the package like
+# SoftHSM2 above when it can; otherwise says that those tests will be skipped (in CI they fail).
+hsmkms_offer_postgresql() {
+  [ -n "${HSMKMS_TEST_POSTGRES_URL:-}" ] && return 0
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null && return 0
+  local install="apt-get update -qq && apt-get install -y -qq postgresql"
+  if [ "$(id -u)" = 0 ]; then
+    echo "Installing PostgreSQL for the multi-node tests: $install" >&2
+    sh -c "$install" >&2
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    echo "Installing PostgreSQL for the multi-node tests: sudo sh -c '$install'" >&2
+    sudo sh -c "$install" >&2
+  else
+    echo "PostgreSQL is missing: its tests will be skipped. To run them: sudo sh -c '$install'" >&2
+  fi
+}

@@ -134,7 +134,9 @@ public final class TestPostgres implements AutoCloseable {
         boolean root = "root".equals(System.getProperty("user.name"));
         List<String> runAs = root ? List.of("runuser", "-u", UNPRIVILEGED_USER, "--") : List.of();
         try {
-            Path dir = Files.createTempDirectory("hsmkms-pg");
+            // As root the cluster runs as nobody, which must reach the directory: /tmp is open to all,
+            // java.io.tmpdir may not be.
+            Path dir = root ? Files.createTempDirectory(Path.of("/tmp"), "hsmkms-pg") : Files.createTempDirectory("hsmkms-pg");
             Path data = dir.resolve("data");
             Path passwordFile = dir.resolve("password");
             String password = HexFormat.of().formatHex(randomBytes(16));
