@@ -81,16 +81,26 @@ hsmkms_require_softhsm() {
     missing=yes
   fi
   [ -z "$missing" ] && return 0
-  local install="apt-get update -qq && apt-get install -y -qq softhsm2 opensc"
+  if ! hsmkms_apt_install "SoftHSM2 and OpenSC" softhsm2 opensc; then
+    echo "SoftHSM2 is missing. Install it, then run this again:" >&2
+    echo "  sudo sh -c 'apt-get update -qq && apt-get install -y -qq softhsm2 opensc'" >&2
+    return 1
+  fi
+}
+
+# Usage: hsmkms_apt_install WHAT PACKAGE... Installs the packages with apt-get when running as root
+# or with passwordless sudo; returns 1 (installing nothing) otherwise.
+hsmkms_apt_install() {
+  local what=$1
+  shift
+  local install="apt-get update -qq && apt-get install -y -qq $*"
   if [ "$(id -u)" = 0 ]; then
-    echo "Installing SoftHSM2 and OpenSC: $install" >&2
+    echo "Installing $what: $install" >&2
     sh -c "$install" >&2
   elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    echo "Installing SoftHSM2 and OpenSC: sudo sh -c '$install'" >&2
+    echo "Installing $what: sudo sh -c '$install'" >&2
     sudo sh -c "$install" >&2
   else
-    echo "SoftHSM2 is missing. Install it, then run this again:" >&2
-    echo "  sudo sh -c '$install'" >&2
     return 1
   fi
 }
@@ -101,14 +111,8 @@ hsmkms_require_softhsm() {
 hsmkms_offer_postgresql() {
   [ -n "${HSMKMS_TEST_POSTGRES_URL:-}" ] && return 0
   compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null && return 0
-  local install="apt-get update -qq && apt-get install -y -qq postgresql"
-  if [ "$(id -u)" = 0 ]; then
-    echo "Installing PostgreSQL for the multi-node tests: $install" >&2
-    sh -c "$install" >&2
-  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    echo "Installing PostgreSQL for the multi-node tests: sudo sh -c '$install'" >&2
-    sudo sh -c "$install" >&2
-  else
-    echo "PostgreSQL is missing: its tests will be skipped. To run them: sudo sh -c '$install'" >&2
+  if ! hsmkms_apt_install "PostgreSQL for the multi-node tests" postgresql; then
+    echo "PostgreSQL is missing: its tests will be skipped. To run them:" >&2
+    echo "  sudo sh -c 'apt-get update -qq && apt-get install -y -qq postgresql'" >&2
   fi
 }
