@@ -20,7 +20,10 @@ conf="$hsm_dir/softhsm2.conf"
 umask 077
 mkdir -p "$hsm_dir/tokens"
 chmod 700 "$hsm_dir"
-sed "s#@TOKENDIR@#$hsm_dir/tokens#" "$here/softhsm2.conf.template" > "$conf"
+# Written aside and renamed: nodes sharing this directory (one token volume, several containers)
+# rewrite the file at every start, and another node's SoftHSM may be reading it at that moment.
+sed "s#@TOKENDIR@#$hsm_dir/tokens#" "$here/softhsm2.conf.template" > "$conf.$$.tmp"
+mv "$conf.$$.tmp" "$conf"
 export SOFTHSM2_CONF="$conf"
 # Two first starts at once must not initialise two tokens.
 exec 9> "$hsm_dir/.init.lock"

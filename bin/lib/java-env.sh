@@ -81,17 +81,38 @@ hsmkms_require_softhsm() {
     missing=yes
   fi
   [ -z "$missing" ] && return 0
-  local install="apt-get update -qq && apt-get install -y -qq softhsm2 opensc"
-  if [ "$(id -u)" = 0 ]; then
-    echo "Installing SoftHSM2 and OpenSC: $install" >&2
-    sh -c "$install" >&2
-  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    echo "Installing SoftHSM2 and OpenSC: sudo sh -c '$install'" >&2
-    sudo sh -c "$install" >&2
-  else
+  if ! hsmkms_apt_install "SoftHSM2 and OpenSC" softhsm2 opensc; then
     echo "SoftHSM2 is missing. Install it, then run this again:" >&2
-    echo "  sudo sh -c '$install'" >&2
+    echo "  sudo sh -c 'apt-get update -qq && apt-get install -y -qq softhsm2 opensc'" >&2
     return 1
   fi
 }
 
+# Usage: hsmkms_apt_install WHAT PACKAGE... Installs the packages with apt-get when running as root
+# or with passwordless sudo; returns 1 (installing nothing) otherwise.
+hsmkms_apt_install() {
+  local what=$1
+  shift
+  local install="apt-get update -qq && apt-get install -y -qq $*"
+  if [ "$(id -u)" = 0 ]; then
+    echo "Installing $what: $install" >&2
+    sh -c "$install" >&2
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    echo "Installing $what: sudo sh -c '$install'" >&2
+    sudo sh -c "$install" >&2
+  else
+    return 1
+  fi
+}
+
+# For bin/test: the PostgreSQL tests start a private cluster from the Debian postgresql package
+# (initdb, pg_ctl) unless HSMKMS_TEST_POSTGRES_URL names a server. Installs the package like
+# SoftHSM2 above when it can; otherwise says that those tests will be skipped (in CI they fail).
+hsmkms_offer_postgresql() {
+  [ -n "${HSMKMS_TEST_POSTGRES_URL:-}" ] && return 0
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null && return 0
+  if ! hsmkms_apt_install "PostgreSQL for the multi-node tests" postgresql; then
+    echo "PostgreSQL is missing: its tests will be skipped. To run them:" >&2
+    echo "  sudo sh -c 'apt-get update -qq && apt-get install -y -qq postgresql'" >&2
+  fi
+}

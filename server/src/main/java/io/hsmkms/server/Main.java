@@ -15,6 +15,7 @@ import io.hsmkms.server.auth.BearerTokens;
 import io.hsmkms.server.auth.IdentityRegistry;
 import io.hsmkms.server.core.KeyNames;
 import io.hsmkms.server.store.JdbcKeyRepository;
+import io.hsmkms.server.store.StoreException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -49,7 +50,18 @@ public final class Main {
             System.exit(2);
             return;
         }
-        JdbcKeyRepository repository = JdbcKeyRepository.embedded(config.dataDir());
+        JdbcKeyRepository repository;
+        try {
+            repository = config.embeddedDatabase()
+                    ? JdbcKeyRepository.embedded(config.dataDir()) : JdbcKeyRepository.postgres(config.database());
+        } catch (StoreException | IllegalArgumentException e) {
+            // Says which store and why (the driver's reason: host unreachable, authentication failed),
+            // never the password.
+            System.err.println("hsmkms-server: cannot open the metadata store: " + e.getMessage()
+                    + (e.getCause() != null ? " (" + e.getCause().getMessage() + ")" : ""));
+            System.exit(3);
+            return;
+        }
         SunPkcs11Hsm hsm;
         try {
             hsm = SunPkcs11Hsm.open(config.pkcs11());
@@ -92,10 +104,12 @@ public final class Main {
             hsm.close();
             repository.close();
         }, "shutdown"));
-        LOG.info("hsmkms listening on {}:{} (tls={}, mtls={}, tokens={}, data dir {}, region {}, audit {} {}, metrics {})",
+        LOG.info("hsmkms listening on {}:{} (tls={}, mtls={}, tokens={}, data dir {}, metadata {}, region {}, node {}, "
+                        + "audit {} {}, metrics {})",
                 config.listenAddress(), server.port(), config.tls() != null,
                 config.tls() != null && config.tls().clientCa() != null, security.tokens() != null,
-                config.dataDir(), config.region(), config.audit().dir(), config.audit().durability(),
+                config.dataDir(), config.embeddedDatabase() ? "embedded" : "postgresql", config.region(), nodeId,
+                config.audit().dir(), config.audit().durability(),
                 metrics == null ? "off" : config.metricsAddress().getHostString() + ":" + metrics.port() + "/metrics");
         server.blockUntilShutdown();
     }

@@ -2,6 +2,7 @@ package io.hsmkms.server;
 
 import io.hsmkms.server.audit.HashChainedFileTrail;
 import io.hsmkms.hsm.pkcs11.Pkcs11Config;
+import io.hsmkms.server.store.ExternalDatabase;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
@@ -29,7 +30,13 @@ public record ServerConfig(
         String insecureDevPrincipal,
         HashChainedFileTrail.Settings audit,
         java.net.InetSocketAddress metricsAddress,
-        String nodeId) {
+        String nodeId,
+        ExternalDatabase database) {
+
+    /** True when the metadata lives in the embedded H2 database under the data directory (the default). */
+    public boolean embeddedDatabase() {
+        return database == null;
+    }
 
     /** Server certificate and key (PEM); with a client CA, client certificates are verified (mTLS). */
     public record Tls(Path certificateChain, Path privateKey, Path clientCa) {}
@@ -54,6 +61,11 @@ public record ServerConfig(
     public static final String AUDIT_DURABILITY = "HSMKMS_AUDIT_DURABILITY";
     public static final String AUDIT_FILE_MAX_BYTES = "HSMKMS_AUDIT_FILE_MAX_BYTES";
     public static final String AUDIT_FILE_MAX_SECONDS = "HSMKMS_AUDIT_FILE_MAX_SECONDS";
+    /** A {@code jdbc:postgresql:} URL: metadata in a PostgreSQL database several nodes share. Unset: embedded H2. */
+    public static final String DATABASE_URL = "HSMKMS_DATABASE_URL";
+    public static final String DATABASE_USER = "HSMKMS_DATABASE_USER";
+    public static final String DATABASE_PASSWORD_FILE = "HSMKMS_DATABASE_PASSWORD_FILE";
+    public static final String DATABASE_POOL_SIZE = "HSMKMS_DATABASE_POOL_SIZE";
     /**
      * 2^30: a quarter of NIST SP 800-38D's 2^32 limit for random 96-bit IVs, leaving room for counts
      * a crash loses and for the lag between nodes.
@@ -115,7 +127,41 @@ public record ServerConfig(
                 devPrincipal == null || devPrincipal.isBlank() ? null : devPrincipal.trim(),
                 audit(settings, dataDir),
                 metricsAddress(settings.getOrDefault(METRICS_ADDRESS, "127.0.0.1:9464").trim()),
-                nodeId(settings.get(NODE_ID)));
+                nodeId(settings.get(NODE_ID)),
+                database(settings));
+    }
+
+    private static ExternalDatabase database(Map<String, String> settings) {
+        if (settings.containsKey("HSMKMS_DATABASE_PASSWORD")) {
+            // Environments leak (process listings of other tools, crash reports): secrets come from files.
+            throw new IllegalArgumentException("HSMKMS_DATABASE_PASSWORD is not read; put the password in a file named by "
+                    + DATABASE_PASSWORD_FILE);
+        }
+        String url = settings.get(DATABASE_URL);
+        if (url == null || url.isBlank()) {
+            for (String dependent : new String[] {DATABASE_USER, DATABASE_PASSWORD_FILE, DATABASE_POOL_SIZE}) {
+                if (settings.get(dependent) != null && !settings.get(dependent).isBlank()) {
+                    throw new IllegalArgumentException(dependent + " needs " + DATABASE_URL);
+                }
+            }
+            return null;
+        }
+        int poolSize;
+        String pool = settings.getOrDefault(DATABASE_POOL_SIZE, Integer.toString(ExternalDatabase.DEFAULT_MAX_POOL_SIZE));
+        try {
+            poolSize = Integer.parseInt(pool.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(DATABASE_POOL_SIZE + " must be a number");
+        }
+        String user = settings.get(DATABASE_USER);
+        if (user == null || user.isBlank()) {
+            throw new IllegalArgumentException(DATABASE_URL + " needs " + DATABASE_USER);
+        }
+        try {
+            return new ExternalDatabase(url.trim(), user.trim(), path(settings, DATABASE_PASSWORD_FILE), poolSize);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(DATABASE_URL + ": " + e.getMessage());
+        }
     }
 
     private static String nodeId(String value) {

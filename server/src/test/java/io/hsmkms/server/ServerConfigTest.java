@@ -57,4 +57,31 @@ class ServerConfigTest {
                 .hasMessageContaining(ServerConfig.PORT);
         assertThatThrownBy(() -> ServerConfig.fromSettings(Map.of())).hasMessageContaining(Pkcs11Config.PIN_FILE);
     }
+
+    @Test
+    void database_defaultsToEmbedded_andPostgresNeedsUrlAndUser_passwordOnlyFromAFile() {
+        assertThat(ServerConfig.fromSettings(Map.of(Pkcs11Config.PIN, "1")).embeddedDatabase()).isTrue();
+
+        ServerConfig config = ServerConfig.fromSettings(Map.of(Pkcs11Config.PIN, "1",
+                ServerConfig.DATABASE_URL, "jdbc:postgresql://db:5432/hsmkms", ServerConfig.DATABASE_USER, "kms",
+                ServerConfig.DATABASE_PASSWORD_FILE, "/run/secrets/db", ServerConfig.DATABASE_POOL_SIZE, "20"));
+
+        assertThat(config.embeddedDatabase()).isFalse();
+        assertThat(config.database()).isEqualTo(new io.hsmkms.server.store.ExternalDatabase(
+                "jdbc:postgresql://db:5432/hsmkms", "kms", Path.of("/run/secrets/db"), 20));
+        assertThatThrownBy(() -> ServerConfig.fromSettings(Map.of(Pkcs11Config.PIN, "1",
+                ServerConfig.DATABASE_URL, "jdbc:postgresql://db/hsmkms")))
+                .hasMessageContaining(ServerConfig.DATABASE_USER);
+        assertThatThrownBy(() -> ServerConfig.fromSettings(Map.of(Pkcs11Config.PIN, "1",
+                ServerConfig.DATABASE_URL, "jdbc:h2:tcp://db/hsmkms", ServerConfig.DATABASE_USER, "kms")))
+                .hasMessageContaining("jdbc:postgresql:");
+        assertThatThrownBy(() -> ServerConfig.fromSettings(Map.of(Pkcs11Config.PIN, "1",
+                ServerConfig.DATABASE_URL, "jdbc:postgresql://db/hsmkms?password=hunter2", ServerConfig.DATABASE_USER, "kms")))
+                .hasMessageContaining("password file").hasMessageNotContaining("hunter2");
+        assertThatThrownBy(() -> ServerConfig.fromSettings(Map.of(Pkcs11Config.PIN, "1",
+                "HSMKMS_DATABASE_PASSWORD", "hunter2"))).hasMessageContaining(ServerConfig.DATABASE_PASSWORD_FILE)
+                .hasMessageNotContaining("hunter2");
+        assertThatThrownBy(() -> ServerConfig.fromSettings(Map.of(Pkcs11Config.PIN, "1",
+                ServerConfig.DATABASE_USER, "kms"))).hasMessageContaining(ServerConfig.DATABASE_URL);
+    }
 }

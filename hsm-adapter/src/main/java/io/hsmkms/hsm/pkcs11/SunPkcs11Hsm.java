@@ -40,8 +40,12 @@ import org.slf4j.LoggerFactory;
  * <p>Keys are generated as session objects under a template that makes them sensitive and
  * non-extractable, then copied into labelled token objects through the PKCS#11 KeyStore (SunPKCS11
  * cannot label a key at generation time). Key handles are cached by label; a label the cache does
- * not know triggers a KeyStore reload, so keys created by another process sharing the token are
- * found. A semaphore bounds the operations in flight below the token's session limit.
+ * not know triggers a KeyStore reload, so keys created by another process sharing the token (another
+ * node) are found. A reload lists every object on the token, so it is never done per call: only on a
+ * miss, single-flight (threads that missed while a reload ran use its result instead of reloading
+ * again), and a label a reload just failed to find is answered NOT_FOUND without another reload for
+ * {@link #MISS_MEMORY_NANOS}. A semaphore bounds the operations in flight below the token's session
+ * limit.
  */
 public final class SunPkcs11Hsm implements Hsm {
     private static final Logger LOG = LoggerFactory.getLogger(SunPkcs11Hsm.class);
@@ -56,9 +60,23 @@ public final class SunPkcs11Hsm implements Hsm {
     private final Semaphore inFlight;
     private final long acquireTimeoutNanos;
     private final SecureRandom random;
+    /**
+     * How long a label that a reload did not find is answered NOT_FOUND without reloading again. Safe
+     * because the service names a label only after its object exists (material before metadata), so a
+     * label missing after a reload is gone, not late; and it stops a stream of requests for missing
+     * material from turning into a stream of full token listings.
+     */
+    static final long MISS_MEMORY_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final int MAX_REMEMBERED_MISSES = 10_000;
+    private static final int RELOAD_ATTEMPTS = 3;
+
     private final ConcurrentMap<String, Key> keys = new ConcurrentHashMap<>();
     /** Serialises KeyStore reads and writes: reloads and setEntry must not interleave. */
     private final Object keyStoreLock = new Object();
+    /** Reloads begun so far; written under {@link #keyStoreLock}, read before waiting for it. */
+    private volatile long reloadsStarted;
+    /** Labels the last reloads did not find, with the System.nanoTime() of that reload; under the lock. */
+    private final java.util.Map<String, Long> recentMisses = new java.util.HashMap<>();
 
     private SunPkcs11Hsm(Provider provider, KeyStore keyStore, char[] pin, Pkcs11Config config) throws Exception {
         this.provider = provider;
@@ -107,13 +125,7 @@ public final class SunPkcs11Hsm implements Hsm {
                 }
                 KeyGenerator generator = KeyGenerator.getInstance("AES", provider);
                 generator.init(AES_256_BITS);
-                SecretKey sessionKey = generator.generateKey();
-                keyStore.setEntry(label, new KeyStore.SecretKeyEntry(sessionKey), null);
-                Key tokenKey = keyStore.getKey(label, null);
-                if (tokenKey == null) {
-                    throw new HsmException(Reason.DEVICE, "generate key");
-                }
-                keys.put(label, tokenKey);
+                store(label, generator.generateKey(), "generate key");
             }
             return ref;
         });
@@ -130,15 +142,33 @@ public final class SunPkcs11Hsm implements Hsm {
                 if (keyStore.containsAlias(label) || reloadedContains(label)) {
                     throw new HsmException(Reason.ALREADY_EXISTS, "import key");
                 }
-                keyStore.setEntry(label, new KeyStore.SecretKeyEntry(new SecretKeySpec(material, "AES")), null);
-                Key tokenKey = keyStore.getKey(label, null);
-                if (tokenKey == null) {
-                    throw new HsmException(Reason.DEVICE, "import key");
-                }
-                keys.put(label, tokenKey);
+                store(label, new SecretKeySpec(material, "AES"), "import key");
             }
             return ref;
         });
+    }
+
+    /**
+     * Under the lock, for a label the token does not have: copies the key into a new token object and caches its
+     * handle. setEntry makes the object and then lists the whole token to refresh its aliases; that listing fails
+     * when another process (node) destroys an object meanwhile, although the object was made. A fresh listing
+     * tells which happened, so a race with another node's clean-up does not fail the call or orphan the object.
+     */
+    private void store(String label, Key key, String operation) throws Exception {
+        try {
+            keyStore.setEntry(label, new KeyStore.SecretKeyEntry((SecretKey) key), null);
+        } catch (java.security.KeyStoreException | java.security.ProviderException e) {
+            if (!reloadedContains(label)) {
+                throw e;
+            }
+            LOG.debug("{}: the token listing after storing {} failed, but the object is there", operation, label);
+        }
+        Key tokenKey = keyStore.getKey(label, null);
+        if (tokenKey == null) {
+            throw new HsmException(Reason.DEVICE, operation);
+        }
+        keys.put(label, tokenKey);
+        recentMisses.remove(label);
     }
 
     @Override
@@ -269,7 +299,7 @@ public final class SunPkcs11Hsm implements Hsm {
     public List<String> listKeyLabels() {
         return withPermit("list keys", () -> {
             synchronized (keyStoreLock) {
-                keyStore.load(null, pin);
+                reloadKeyStore();
                 List<String> labels = new ArrayList<>();
                 for (String alias : Collections.list(keyStore.aliases())) {
                     if (keyStore.entryInstanceOf(alias, KeyStore.SecretKeyEntry.class)) {
@@ -319,25 +349,93 @@ public final class SunPkcs11Hsm implements Hsm {
         if (cached != null) {
             return cached;
         }
+        // Read before waiting for the lock: a reload that starts after this point saw every object that
+        // existed when this call missed, so its result answers this call too.
+        long reloadsBeforeMiss = reloadsStarted;
         return withPermit("find key", () -> {
             synchronized (keyStoreLock) {
-                Key found = keyStore.getKey(key.label(), null);
-                if (found == null && reloadedContains(key.label())) {
-                    found = keyStore.getKey(key.label(), null);
+                String label = key.label();
+                Key found = findKey(label);
+                if (found == null && reloadsStarted == reloadsBeforeMiss && !recentlyMissing(label)
+                        && reloadedContains(label)) {
+                    found = findKey(label);
                 }
                 if (found == null) {
                     throw new HsmException(Reason.NOT_FOUND, "find key");
                 }
-                keys.put(key.label(), found);
+                keys.put(label, found);
                 return found;
             }
         });
     }
 
-    /** Reloads the KeyStore (sees objects other processes created) and checks for the label. */
+    /**
+     * Under the lock: lists the token afresh. Another process sharing the token (another node) may destroy an
+     * object while this one lists it; the listing then reads a handle that has just become invalid and fails as a
+     * whole. A new listing no longer sees that object, so the reload is tried again before it counts as a failure.
+     */
+    private void reloadKeyStore() throws Exception {
+        reloadsStarted++;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                keyStore.load(null, pin);
+                return;
+            } catch (Exception e) {
+                if (attempt == RELOAD_ATTEMPTS) {
+                    throw e;
+                }
+                LOG.debug("KeyStore reload {} failed ({}); listing again", attempt, Pkcs11Errors.classify("reload", e).reason());
+            }
+        }
+    }
+
+    /**
+     * Under the lock: the key under a label the KeyStore knows, or null. A lookup can fail when the object it
+     * knew was destroyed by another node; after a fresh listing the answer is right again.
+     */
+    private Key findKey(String label) throws Exception {
+        try {
+            return keyStore.getKey(label, null);
+        } catch (java.security.KeyStoreException | java.security.ProviderException
+                 | java.security.UnrecoverableKeyException e) {
+            LOG.debug("looking up {} failed ({}); listing the token again", label, Pkcs11Errors.classify("find key", e).reason());
+            return reloadedContains(label) ? keyStore.getKey(label, null) : null;
+        }
+    }
+
+    /** How many times the KeyStore has been reloaded from the token (for tests and diagnostics). */
+    public long keyStoreReloads() {
+        return reloadsStarted;
+    }
+
+    /** Under the lock: whether a reload less than {@link #MISS_MEMORY_NANOS} ago did not find the label. */
+    private boolean recentlyMissing(String label) {
+        Long missedAt = recentMisses.get(label);
+        if (missedAt == null) {
+            return false;
+        }
+        if (System.nanoTime() - missedAt < MISS_MEMORY_NANOS) {
+            return true;
+        }
+        recentMisses.remove(label);
+        return false;
+    }
+
+    /**
+     * Under the lock: reloads the KeyStore (sees objects other processes created) and checks for the
+     * label, remembering a miss for {@link #MISS_MEMORY_NANOS}.
+     */
     private boolean reloadedContains(String label) throws Exception {
-        keyStore.load(null, pin);
-        return keyStore.containsAlias(label);
+        reloadKeyStore();
+        long now = System.nanoTime();
+        recentMisses.values().removeIf(missedAt -> now - missedAt >= MISS_MEMORY_NANOS);
+        boolean present = keyStore.containsAlias(label);
+        if (present) {
+            recentMisses.remove(label);
+        } else if (recentMisses.size() < MAX_REMEMBERED_MISSES) {
+            recentMisses.put(label, now);
+        }
+        return present;
     }
 
     private <T> T withPermit(String operation, HsmCall<T> call) {

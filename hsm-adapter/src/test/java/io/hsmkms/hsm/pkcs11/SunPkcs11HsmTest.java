@@ -152,6 +152,47 @@ class SunPkcs11HsmTest {
     }
 
     @Test
+    void keyMadeByAnotherProcess_isFoundOnFirstUse_withOneReloadForManyConcurrentMisses() throws Exception {
+        // pkcs11-tool is another process on the same token, as another node would be.
+        SoftHsmToken.ToolResult made = token.pkcs11Tool("--keygen", "--key-type", "AES:32", "--label", "other-node/1",
+                "--sensitive");
+        assertThat(made.exitCode()).as(made.output()).isZero();
+        long reloadsBefore = hsm.keyStoreReloads();
+        HsmKeyRef key = new HsmKeyRef("other-node/1");
+
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<byte[]>> results = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                results.add(pool.submit(() -> hsm.encrypt(key, IV, AAD, PLAINTEXT)));
+            }
+            for (Future<byte[]> result : results) {
+                assertThat(hsm.decrypt(key, IV, AAD, result.get())).isEqualTo(PLAINTEXT);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+
+        assertThat(hsm.keyStoreReloads() - reloadsBefore).as("single-flight: one reload served every miss").isEqualTo(1);
+        hsm.encrypt(key, IV, AAD, PLAINTEXT);
+        assertThat(hsm.keyStoreReloads() - reloadsBefore).as("found keys are cached").isEqualTo(1);
+    }
+
+    @Test
+    void missingLabel_askedForRepeatedly_reloadsOncePerMissMemory() {
+        HsmKeyRef missing = new HsmKeyRef("never-made/1");
+        long reloadsBefore = hsm.keyStoreReloads();
+
+        for (int i = 0; i < 20; i++) {
+            assertThatThrownBy(() -> hsm.encrypt(missing, IV, AAD, PLAINTEXT))
+                    .isInstanceOfSatisfying(HsmException.class, e -> assertThat(e.reason()).isEqualTo(HsmException.Reason.NOT_FOUND));
+        }
+
+        // All 20 within the miss memory (1 s) unless the machine stalls; allow one more reload for that.
+        assertThat(hsm.keyStoreReloads() - reloadsBefore).isBetween(1L, 2L);
+    }
+
+    @Test
     void unknownLabel_failsAsNotFound() {
         assertThatThrownBy(() -> hsm.decrypt(new HsmKeyRef("never/1"), IV, AAD, new byte[32]))
                 .isInstanceOfSatisfying(HsmException.class, e -> assertThat(e.reason()).isEqualTo(HsmException.Reason.NOT_FOUND));

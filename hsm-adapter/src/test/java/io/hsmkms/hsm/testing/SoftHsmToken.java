@@ -30,6 +30,7 @@ import org.junit.jupiter.api.Assumptions;
 public final class SoftHsmToken implements AutoCloseable {
     public static final Path LIBRARY = Path.of("/usr/lib/softhsm/libsofthsm2.so");
     private static final Pattern SLOT = Pattern.compile("reassigned to slot (\\d+)");
+    private static final Pattern OBJECT_LABEL = Pattern.compile("label:\\s+(\\S+)");
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Path conf;
@@ -170,6 +171,20 @@ public final class SoftHsmToken implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+    }
+
+    /** The labels of the token's secret key objects, as pkcs11-tool lists them from outside the JVM. */
+    public java.util.Set<String> secretKeyLabels() {
+        ToolResult listing = pkcs11Tool("--list-objects", "--type", "secrkey");
+        if (listing.exitCode() != 0) {
+            throw new IllegalStateException("pkcs11-tool --list-objects failed:\n" + listing.output());
+        }
+        java.util.Set<String> labels = new java.util.HashSet<>();
+        Matcher m = OBJECT_LABEL.matcher(listing.output());
+        while (m.find()) {
+            labels.add(m.group(1));
+        }
+        return labels;
     }
 
     @Override

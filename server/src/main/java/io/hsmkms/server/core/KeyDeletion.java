@@ -16,10 +16,17 @@ import org.slf4j.LoggerFactory;
  * a CancelKeyDeletion that wins keeps the key whole, and of several nodes only one claims it.
  * Then every backing version is destroyed in the HSM (an already missing one counts as destroyed,
  * so a crashed run resumes cleanly) and only then is the metadata removed.
+ *
+ * <p>The claim is a lease: it moves the deletion date {@link #CLAIM_LEASE} ahead, so while one node
+ * destroys the material the key is not due for any other node (which would otherwise see a DELETING
+ * key, destroy nothing it could find and log a second deletion). If the claiming node dies, the key
+ * becomes due again when the lease ends and the next run, on any node, claims it afresh.
  */
 public final class KeyDeletion {
     private static final Logger LOG = LoggerFactory.getLogger(KeyDeletion.class);
     private static final int BATCH = 100;
+    /** Far longer than destroying a key's versions takes; how long a crashed claim blocks a retry. */
+    static final java.time.Duration CLAIM_LEASE = java.time.Duration.ofMinutes(5);
 
     private final Hsm hsm;
     private final KeyRepository repository;
@@ -46,13 +53,13 @@ public final class KeyDeletion {
     }
 
     private boolean delete(ManagedKey due) {
-        ManagedKey key = due;
-        if (key.state() == KeyState.PENDING_DELETION) {
-            try {
-                key = repository.update(key.withState(KeyState.DELETING));
-            } catch (ConcurrentUpdateException | java.util.NoSuchElementException e) {
-                return false;
-            }
+        ManagedKey key;
+        try {
+            key = repository.update(due.withDeletion(KeyState.DELETING, clock.instant().plus(CLAIM_LEASE)));
+        } catch (ConcurrentUpdateException | java.util.NoSuchElementException e) {
+            LOG.info("key {} not deleted by this run: it changed since it was found due (cancelled, or claimed by "
+                    + "another node)", due.id());
+            return false;
         }
         for (KeyVersion version : key.versions()) {
             try {

@@ -35,6 +35,7 @@ public final class KeyOperations {
     /** As AWS KMS: at most 10 on-demand rotations per key. */
     public static final int MAX_ON_DEMAND_ROTATIONS = 10;
     private static final int UPDATE_ATTEMPTS = 3;
+    private static final java.security.SecureRandom LABEL_RANDOM = new java.security.SecureRandom();
 
     /** A key a request named, and the alias it named it by (null when named by id or ARN). */
     public record Target(ManagedKey key, String alias) {}
@@ -59,6 +60,19 @@ public final class KeyOperations {
     /** The HSM label of a backing key version; never reused because key ids are never reused. */
     static String hsmLabel(UUID keyId, int version) {
         return "hsmkms/" + keyId + "/" + version;
+    }
+
+    /**
+     * The label of a version made by rotation: {@code hsmkms/<keyId>/<version>/<16 random hex digits>}. Two nodes
+     * rotating one key at the same moment both make version n+1; with the bare label both would store an object
+     * under the same name, and SunPKCS11's setEntry on a label it already knows destroys the existing object (or,
+     * not yet knowing it, makes a duplicate that stops the KeyStore from loading). The suffix gives every attempt its
+     * own object; the metadata's optimistic update picks the one winner and the loser destroys only its own object.
+     */
+    static String rotationLabel(UUID keyId, int version) {
+        byte[] suffix = new byte[8];
+        LABEL_RANDOM.nextBytes(suffix);
+        return hsmLabel(keyId, version) + "/" + java.util.HexFormat.of().formatHex(suffix);
     }
 
     /**
@@ -264,7 +278,7 @@ public final class KeyOperations {
      */
     private ManagedKey rotate(ManagedKey key, KeyVersion.RotationType type, ManagedKey.Rotation after) {
         int number = key.currentVersion().number() + 1;
-        HsmKeyRef ref = HsmCalls.call(() -> hsm.generateAesKey(hsmLabel(key.id(), number)));
+        HsmKeyRef ref = HsmCalls.call(() -> hsm.generateAesKey(rotationLabel(key.id(), number)));
         KeyVersion version = new KeyVersion(number, ref.label(), clock.instant().truncatedTo(ChronoUnit.MICROS), type);
         try {
             return repository.update(key.withNewVersion(version, after));

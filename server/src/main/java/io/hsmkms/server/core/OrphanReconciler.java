@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class OrphanReconciler {
     private static final Logger LOG = LoggerFactory.getLogger(OrphanReconciler.class);
-    private static final Pattern LABEL = Pattern.compile("hsmkms/[0-9a-f-]{36}/[0-9]{1,9}(/import-[0-9]{1,9}-[0-9a-f]{8})?");
+    private static final Pattern LABEL = Pattern.compile("hsmkms/[0-9a-f-]{36}/[0-9]{1,9}(/import-[0-9]{1,9}-[0-9a-f]{8}|/[0-9a-f]{16})?");
     private static final int PAGE = 1000;
 
     /** What one run found and did. */

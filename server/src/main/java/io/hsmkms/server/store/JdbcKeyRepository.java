@@ -25,18 +25,31 @@ import java.util.NoSuchElementException;
 import java.util.Optional;
 import java.util.UUID;
 import javax.sql.DataSource;
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import org.flywaydb.core.Flyway;
 import org.h2.jdbcx.JdbcConnectionPool;
 
 /**
  * Key metadata, grants and aliases in a relational database through plain JDBC. Schema changes are Flyway migrations
- * ({@code db/migration}), applied on open. The embedded default is an H2 file database.
+ * ({@code db/migration}), applied on open. The embedded default is an H2 file database; several nodes share a
+ * PostgreSQL database ({@link #postgres}). The SQL is the portable subset both understand, so one class and one set
+ * of migrations serve both, and one test suite checks both.
+ *
+ * <p>Concurrency: every method is one transaction at the database's default isolation (READ COMMITTED on
+ * PostgreSQL). Key updates are optimistic: {@code UPDATE ... WHERE revision = ?} matches no row once another
+ * writer has committed (PostgreSQL re-checks the condition on the newest row version after waiting for the row
+ * lock), so of two writers holding the same revision exactly one wins and the other gets
+ * {@link ConcurrentUpdateException}. Counted inserts (grants) lock the key row first.
  */
 public final class JdbcKeyRepository implements MetadataStore {
     private static final String KEY_COLUMNS =
             "id, account_id, created_at, description, state, key_spec, key_usage, origin, policy, deletion_date, "
             + "rotation_enabled, rotation_period_days, next_rotation_date, on_demand_rotations, import_kcv, import_valid_to, "
             + "import_generation, import_material_present, revision";
+
+    /** SQLSTATE of a unique or primary key violation, the same on H2 and PostgreSQL (SQL standard class 23). */
+    private static final String UNIQUE_VIOLATION = "23505";
 
     private final DataSource dataSource;
     private final AutoCloseable closer;
@@ -63,6 +76,36 @@ public final class JdbcKeyRepository implements MetadataStore {
                 "jdbc:h2:file:" + file + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0", "hsmkms", "");
         pool.setMaxConnections(32);
         return new JdbcKeyRepository(pool, pool::dispose);
+    }
+
+    /**
+     * A pooled connection to a shared PostgreSQL database. Migrations run on open; Flyway takes a PostgreSQL
+     * advisory lock while migrating, so nodes that start at once apply each migration once.
+     */
+    public static JdbcKeyRepository postgres(ExternalDatabase database) {
+        HikariConfig config = new HikariConfig();
+        config.setPoolName("hsmkms-metadata");
+        config.setJdbcUrl(database.url());
+        config.setUsername(database.user());
+        char[] password = database.readPassword();
+        config.setPassword(new String(password));
+        java.util.Arrays.fill(password, '\0');
+        config.setMaximumPoolSize(database.maxPoolSize());
+        // Fail a request after 10 s without a connection instead of Hikari's 30 s: callers see an error
+        // they can retry while the database is away, not a hung RPC.
+        config.setConnectionTimeout(java.time.Duration.ofSeconds(10).toMillis());
+        HikariDataSource pool;
+        try {
+            pool = new HikariDataSource(config);
+        } catch (RuntimeException e) {
+            throw new StoreException("connect to " + database.url(), e);
+        }
+        try {
+            return new JdbcKeyRepository(pool, pool::close);
+        } catch (RuntimeException e) {
+            pool.close();
+            throw e;
+        }
     }
 
     @Override
@@ -260,6 +303,19 @@ public final class JdbcKeyRepository implements MetadataStore {
 
     @Override
     public boolean insertAlias(Alias alias) {
+        try {
+            return insertNewAlias(alias);
+        } catch (StoreException e) {
+            // FOR UPDATE locks only rows that exist: two transactions can both find no alias and both
+            // insert; the primary key then refuses the second, which means "already exists" too.
+            if (e.getCause() instanceof SQLException sql && UNIQUE_VIOLATION.equals(sql.getSQLState())) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
+    private boolean insertNewAlias(Alias alias) {
         return inTransaction("insert alias", connection -> {
             try (PreparedStatement exists = connection.prepareStatement(
                     "SELECT 1 FROM cmk_alias WHERE account_id = ? AND name = ? FOR UPDATE")) {

@@ -9,9 +9,15 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class CountingHsm implements Hsm {
     private final Hsm delegate;
     private final AtomicLong calls = new AtomicLong();
+    private volatile java.util.function.Consumer<HsmKeyRef> beforeDestroy = key -> { };
 
     public CountingHsm(Hsm delegate) {
         this.delegate = delegate;
+    }
+
+    /** Runs before every destroyKey reaches the HSM: to pause it, or fail it as a dying node would. */
+    public void beforeDestroy(java.util.function.Consumer<HsmKeyRef> hook) {
+        this.beforeDestroy = hook;
     }
 
     /** Calls made so far, not counting health checks and audit signatures. */
@@ -69,6 +75,7 @@ public final class CountingHsm implements Hsm {
     @Override
     public void destroyKey(HsmKeyRef key) {
         calls.incrementAndGet();
+        beforeDestroy.accept(key);
         delegate.destroyKey(key);
     }
 

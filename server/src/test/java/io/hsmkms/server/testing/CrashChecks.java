@@ -52,6 +52,12 @@ public final class CrashChecks {
         return labels;
     }
 
+    /** {@code hsmkms/<key>/<version>} of a label, without a rotation or import suffix. */
+    public static String versionOf(String label) {
+        String[] parts = label.split("/");
+        return parts[0] + "/" + parts[1] + "/" + parts[2];
+    }
+
     public static List<String> allKeys(KeyManagementServiceBlockingStub kms) {
         List<String> ids = new ArrayList<>();
         String marker = "";

@@ -9,34 +9,59 @@ import io.hsmkms.server.core.KeyState;
 import io.hsmkms.server.core.KeyUsage;
 import io.hsmkms.server.core.KeyVersion;
 import io.hsmkms.server.core.ManagedKey;
-import java.nio.file.Path;
+import io.hsmkms.server.core.Alias;
+import io.hsmkms.server.core.Grant;
+import io.hsmkms.server.core.GrantOperation;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-/** Against a real embedded H2 file database in a temp dir. */
-class JdbcKeyRepositoryTest {
+/**
+ * The repository suite, run against every database the service supports: each subclass opens repositories on a
+ * fresh, empty database of its kind. Concurrency tests use two repository instances (two connection pools) on one
+ * database, as two nodes would.
+ */
+abstract class JdbcKeyRepositoryContract {
     private static final String ACCOUNT = "111122223333";
 
-    @TempDir
-    Path dataDir;
     private JdbcKeyRepository repository;
+    private final List<JdbcKeyRepository> opened = new ArrayList<>();
+
+    /** Prepares an empty database for one test. */
+    abstract void createDatabase() throws Exception;
+
+    /** A new repository (own pool) on this test's database; may be called several times per test. */
+    abstract JdbcKeyRepository openRepository();
 
     @BeforeEach
-    void open() {
-        repository = JdbcKeyRepository.embedded(dataDir);
+    void open() throws Exception {
+        createDatabase();
+        repository = another();
     }
 
     @AfterEach
     void close() {
-        repository.close();
+        opened.forEach(JdbcKeyRepository::close);
+    }
+
+    private JdbcKeyRepository another() {
+        JdbcKeyRepository r = openRepository();
+        opened.add(r);
+        return r;
     }
 
     @Test
@@ -176,10 +201,165 @@ class JdbcKeyRepositoryTest {
     void reopening_theSameDirectory_keepsEverything() {
         ManagedKey stored = repository.update(repository.insert(key(UUID.randomUUID(), ACCOUNT)).withState(KeyState.DISABLED));
         repository.close();
+        opened.remove(repository);
 
-        repository = JdbcKeyRepository.embedded(dataDir);
+        repository = another();
 
         assertThat(repository.find(stored.id())).contains(stored);
+    }
+
+    @Test
+    void twoNodes_updatingFromTheSameRevision_oneWins_theOtherGetsConcurrentUpdate() {
+        JdbcKeyRepository nodeB = another();
+        ManagedKey stored = repository.insert(key(UUID.randomUUID(), ACCOUNT));
+        ManagedKey seenByA = repository.find(stored.id()).orElseThrow();
+        ManagedKey seenByB = nodeB.find(stored.id()).orElseThrow();
+
+        ManagedKey winner = repository.update(seenByA.withState(KeyState.DISABLED));
+
+        assertThatThrownBy(() -> nodeB.update(seenByB.withPolicy("{\"lost\":true}")))
+                .isInstanceOf(ConcurrentUpdateException.class);
+        assertThat(nodeB.find(stored.id())).contains(winner);
+    }
+
+    @Test
+    void concurrentReadModifyWrite_fromTwoPools_losesNoUpdate() throws Exception {
+        JdbcKeyRepository nodeB = another();
+        UUID id = repository.insert(key(UUID.randomUUID(), ACCOUNT).withDescription("0")).id();
+        int threadsPerNode = 4;
+        int incrementsPerThread = 10;
+        AtomicInteger conflicts = new AtomicInteger();
+        List<Callable<Void>> workers = new ArrayList<>();
+        for (JdbcKeyRepository node : List.of(repository, nodeB)) {
+            for (int t = 0; t < threadsPerNode; t++) {
+                workers.add(() -> {
+                    for (int i = 0; i < incrementsPerThread; i++) {
+                        while (true) {
+                            ManagedKey current = node.find(id).orElseThrow();
+                            int count = Integer.parseInt(current.description());
+                            try {
+                                node.update(current.withDescription(Integer.toString(count + 1)));
+                                break;
+                            } catch (ConcurrentUpdateException e) {
+                                conflicts.incrementAndGet();
+                            }
+                        }
+                    }
+                    return null;
+                });
+            }
+        }
+
+        runTogether(workers);
+
+        ManagedKey after = repository.find(id).orElseThrow();
+        int total = 2 * threadsPerNode * incrementsPerThread;
+        assertThat(after.description()).as("every increment survived").isEqualTo(Integer.toString(total));
+        assertThat(after.revision()).isEqualTo(total);
+        assertThat(conflicts.get()).as("the threads really collided").isPositive();
+    }
+
+    @Test
+    void concurrentRotations_fromTwoPools_addExactlyOneVersion() throws Exception {
+        JdbcKeyRepository nodeB = another();
+        ManagedKey stored = repository.insert(key(UUID.randomUUID(), ACCOUNT));
+        List<Callable<Boolean>> rotations = new ArrayList<>();
+        for (JdbcKeyRepository node : List.of(repository, nodeB, repository, nodeB)) {
+            rotations.add(() -> {
+                String label = "hsmkms/" + stored.id() + "/2/" + UUID.randomUUID();
+                try {
+                    node.update(stored.withNewVersion(new KeyVersion(2, label, Instant.now(),
+                            KeyVersion.RotationType.ON_DEMAND), stored.rotation()));
+                    return true;
+                } catch (ConcurrentUpdateException e) {
+                    return false;
+                }
+            });
+        }
+
+        List<Boolean> won = runTogether(rotations);
+
+        assertThat(won).containsOnlyOnce(true);
+        assertThat(nodeB.find(stored.id()).orElseThrow().versions()).extracting(KeyVersion::number).containsExactly(1, 2);
+    }
+
+    @Test
+    void update_whoseVersionInsertFails_rollsBackTheKeyRowToo() {
+        ManagedKey first = repository.insert(key(UUID.randomUUID(), ACCOUNT));
+        ManagedKey stored = repository.insert(key(UUID.randomUUID(), ACCOUNT));
+        // A label another key already has: the version row violates the unique constraint after the key row changed.
+        KeyVersion clash = new KeyVersion(2, first.currentVersion().hsmLabel(), Instant.now(), KeyVersion.RotationType.ON_DEMAND);
+
+        assertThatThrownBy(() -> repository.update(stored.withState(KeyState.DISABLED).withNewVersion(clash, stored.rotation())))
+                .isInstanceOf(StoreException.class);
+
+        assertThat(repository.find(stored.id())).as("state and revision unchanged").contains(stored);
+    }
+
+    @Test
+    void concurrentCreateAlias_withOneName_exactlyOneSucceeds_theOthersSeeItExists() throws Exception {
+        JdbcKeyRepository nodeB = another();
+        UUID keyId = repository.insert(key(UUID.randomUUID(), ACCOUNT)).id();
+        Instant now = Instant.parse("2026-01-01T00:00:00Z");
+        List<Callable<Boolean>> inserts = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            JdbcKeyRepository node = i % 2 == 0 ? repository : nodeB;
+            inserts.add(() -> node.insertAlias(new Alias(ACCOUNT, "alias/shared", keyId, now, now)));
+        }
+
+        List<Boolean> results = runTogether(inserts);
+
+        assertThat(results).containsOnlyOnce(true);
+        assertThat(nodeB.findAlias(ACCOUNT, "alias/shared")).isPresent();
+    }
+
+    @Test
+    void concurrentCreateGrant_fromTwoPools_neverExceedsTheLimit() throws Exception {
+        JdbcKeyRepository nodeB = another();
+        UUID keyId = repository.insert(key(UUID.randomUUID(), ACCOUNT)).id();
+        int limit = 5;
+        List<Callable<Boolean>> inserts = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            JdbcKeyRepository node = i % 2 == 0 ? repository : nodeB;
+            String grantId = "grant-" + i;
+            inserts.add(() -> {
+                try {
+                    node.insertGrant(new Grant(grantId, keyId, null, "arn:hsmkms:iam::" + ACCOUNT + ":role/app", null,
+                            Set.of(GrantOperation.DECRYPT), null, null, ACCOUNT, Instant.now()), limit);
+                    return true;
+                } catch (IllegalStateException e) {
+                    return false;
+                }
+            });
+        }
+
+        List<Boolean> results = runTogether(inserts);
+
+        assertThat(results.stream().filter(b -> b).count()).isEqualTo(limit);
+        assertThat(nodeB.forKey(keyId)).hasSize(limit);
+    }
+
+    /** Starts all tasks at the same moment and returns their results in order; any failure fails the test. */
+    private static <T> List<T> runTogether(List<Callable<T>> tasks) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(tasks.size());
+        try {
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<T>> futures = new ArrayList<>();
+            for (Callable<T> task : tasks) {
+                futures.add(pool.submit(() -> {
+                    start.await();
+                    return task.call();
+                }));
+            }
+            start.countDown();
+            List<T> results = new ArrayList<>();
+            for (Future<T> future : futures) {
+                results.add(future.get(120, TimeUnit.SECONDS));
+            }
+            return results;
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     private static ManagedKey key(UUID id, String account) {
