@@ -25,7 +25,8 @@ import picocli.CommandLine.Option;
         description = "Client of the HSM-KMS key management service.",
         subcommands = {
                 DataCommands.Encrypt.class, DataCommands.Decrypt.class, DataCommands.GenerateDataKey.class,
-                DataCommands.Random.class, KeyCommands.class, AliasCommands.class, TagCommands.class,
+                DataCommands.Random.class, BlobCommands.EncryptBlob.class, BlobCommands.DecryptBlob.class,
+                BlobCommands.ReEncrypt.class, KeyCommands.class, AliasCommands.class, TagCommands.class,
                 RotationCommands.class, GrantCommands.class, PolicyCommands.class, ImportCommands.class,
                 AutoComplete.GenerateCompletion.class},
         footerHeading = "%nExit codes:%n",

@@ -248,6 +248,23 @@ class HsmkmsCliTest {
         assertThat(ok("generate-completion")).contains("complete -F").contains("hsmkms");
     }
 
+    @Test
+    void blobCommands_encryptReEncryptDecrypt_throughTheRpcsThemselves() throws Exception {
+        String other = JsonKey.id(ok("--output", "json", "keys", "create"));
+        Path secret = Files.writeString(dir.resolve("secret.txt"), "db password");
+        Path blob = dir.resolve("secret.blob");
+        Path moved = dir.resolve("secret.moved");
+        ok("encrypt-blob", "--key-id", keyId, "--context", "app=db", "--in", secret.toString(), "--out", blob.toString());
+        ok("re-encrypt", "--destination-key-id", other, "--source-context", "app=db", "--destination-context", "app=db2",
+                "--in", blob.toString(), "--out", moved.toString());
+
+        assertThat(ok("decrypt-blob", "--key-id", other, "--context", "app=db2", "--in", moved.toString()))
+                .isEqualTo("db password");
+        Run wrongContext = hsmkms("decrypt-blob", "--context", "app=db", "--in", moved.toString());
+        assertThat(wrongContext.exit()).isEqualTo(1);
+        assertThat(wrongContext.stderr()).contains("InvalidCiphertextException");
+    }
+
     private static String ok(String... args) throws Exception {
         Run run = hsmkms(args);
         assertThat(run.exit()).as("hsmkms %s: %s", String.join(" ", args), run.stderr()).isZero();

@@ -120,6 +120,32 @@ class EnvelopeTamperingTest {
     }
 
     @Test
+    void otherEncryptionContextInTheHeader_isRefusedByTheServiceItself() {
+        byte[] altered = envelope.clone();
+        int at = indexOf(altered, "acme".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        altered[at + 3] = 'f';  // tenant=acmf: a well-formed context, just not the one the data key is bound to
+
+        Outcome outcome = decrypt(altered);
+
+        assertThat(outcome.failure()).isInstanceOf(InvalidCiphertextException.class);
+        assertThat(outcome.failure().requestId()).as("refused by Decrypt at the service").isNotNull();
+        assertThat(outcome.released()).isEmpty();
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= headerBytes; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        throw new AssertionError("not in the header");
+    }
+
+    @Test
     void bytesAfterTheFinalFrame_fail() {
         Outcome outcome = decrypt(concat(envelope, new byte[] {0}));
         assertThat(outcome.failure()).isInstanceOf(InvalidCiphertextException.class);
