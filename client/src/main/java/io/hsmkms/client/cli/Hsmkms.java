@@ -29,15 +29,21 @@ import picocli.CommandLine.Option;
                 BlobCommands.ReEncrypt.class, KeyCommands.class, AliasCommands.class, TagCommands.class,
                 RotationCommands.class, GrantCommands.class, PolicyCommands.class, ImportCommands.class,
                 AutoComplete.GenerateCompletion.class},
+        // INHERIT: every subcommand gets --help/--version and this footer.
+        scope = CommandLine.ScopeType.INHERIT,
         footerHeading = "%nExit codes:%n",
-        footer = {"  0  success", "  1  the service refused the request, or an envelope failed to decrypt (reason printed)",
-                "  2  usage error", "  3  local problem: a file, the configuration, TLS material",
+        footer = {"  0  success",
+                "  1  the service refused the request, or an envelope failed to decrypt",
+                "     (the reason is printed)",
+                "  2  usage error",
+                "  3  local problem: a file, the configuration, TLS material",
                 "  4  the service could not be reached (unavailable, deadline exceeded)",
-                "%nSettings (option > environment > config file): --endpoint HSMKMS_ENDPOINT endpoint,",
-                "--ca HSMKMS_CA ca, --cert HSMKMS_CERT cert, --key HSMKMS_KEY key, --token-file HSMKMS_TOKEN_FILE",
-                "token-file, --plaintext HSMKMS_PLAINTEXT plaintext, --authority HSMKMS_AUTHORITY authority,",
-                "--output HSMKMS_OUTPUT output. Config file: --config, HSMKMS_CLI_CONFIG, or",
-                "~/.config/hsmkms/config.properties (Java properties, the names in the last column)."})
+                "",
+                "Global options fall back to the environment: HSMKMS_ENDPOINT,",
+                "HSMKMS_CA, HSMKMS_CERT, HSMKMS_KEY, HSMKMS_TOKEN_FILE, HSMKMS_PLAINTEXT,",
+                "HSMKMS_AUTHORITY, HSMKMS_OUTPUT; then to the config file keys endpoint,",
+                "ca, cert, key, token-file, plaintext, authority, output. Config file:",
+                "--config, else HSMKMS_CLI_CONFIG, else ~/.config/hsmkms/config.properties."})
 public final class Hsmkms {
     static final String DEFAULT_ENDPOINT = "127.0.0.1:7700";
 

@@ -24,11 +24,12 @@ final class KeyCommands {
 
     @Command(name = "create", description = "A new symmetric key; prints its metadata.")
     static final class Create extends KmsCommand {
-        @Option(names = "--description")
+        @Option(names = "--description", paramLabel = "TEXT", description = "Up to 8192 characters.")
         String description;
         @Option(names = "--policy-file", paramLabel = "FILE", description = "Key policy JSON (default: the account root may do everything).")
         Path policyFile;
-        @Option(names = "--bypass-policy-lockout-safety-check")
+        @Option(names = "--bypass-policy-lockout-safety-check",
+                description = "Accept a policy that would stop you changing the key's policy later.")
         boolean bypassLockoutCheck;
         @Option(names = "--tag", paramLabel = "K=V", description = "Tag (repeatable).")
         List<String> tags;
@@ -95,7 +96,7 @@ final class KeyCommands {
         }
     }
 
-    @Command(name = "update-description")
+    @Command(name = "update-description", description = "Replace the key's description.")
     static final class UpdateDescription extends KeyCommand {
         @Parameters(index = "1", paramLabel = "DESCRIPTION")
         String description;

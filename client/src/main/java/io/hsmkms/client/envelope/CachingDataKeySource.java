@@ -1,9 +1,11 @@
 package io.hsmkms.client.envelope;
 
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SortedMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.LongSupplier;
 
 /**
@@ -18,6 +20,8 @@ final class CachingDataKeySource implements DataKeySource, AutoCloseable {
     private final CachePolicy policy;
     private final LongSupplier nanoClock;
     private final LinkedHashMap<CacheKey, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
+    /** Fetches under way, guarded by {@code entries}' lock. */
+    private final Map<CacheKey, CompletableFuture<Void>> inFlight = new HashMap<>();
 
     CachingDataKeySource(DataKeySource source, CachePolicy policy, LongSupplier nanoClock) {
         this.source = source;
@@ -45,24 +49,54 @@ final class CachingDataKeySource implements DataKeySource, AutoCloseable {
             return source.dataKeyFor(keyId, context, plaintextLength);
         }
         CacheKey cacheKey = new CacheKey(keyId, context);
-        synchronized (entries) {
-            DataKey hit = use(cacheKey, plaintextLength);
-            if (hit != null) {
-                return hit;
+        while (true) {
+            CompletableFuture<Void> pending;
+            boolean fetchHere = false;
+            synchronized (entries) {
+                DataKey hit = use(cacheKey, plaintextLength);
+                if (hit != null) {
+                    return hit;
+                }
+                // One GenerateDataKey per miss, not one per thread that missed at the same time.
+                pending = inFlight.get(cacheKey);
+                if (pending == null) {
+                    pending = new CompletableFuture<>();
+                    inFlight.put(cacheKey, pending);
+                    fetchHere = true;
+                }
             }
-        }
-        // The service call happens outside the lock so one slow call does not stall other keys' hits.
-        DataKey fresh = source.dataKeyFor(keyId, context, plaintextLength);
-        synchronized (entries) {
-            evict(entries.remove(cacheKey));
-            Entry entry = new Entry(fresh, nanoClock.getAsLong());
-            entries.put(cacheKey, entry);
-            while (entries.size() > policy.maxEntries()) {
-                Iterator<Map.Entry<CacheKey, Entry>> eldest = entries.entrySet().iterator();
-                evict(eldest.next().getValue());
-                eldest.remove();
+            if (!fetchHere) {
+                // Another thread is fetching: wait, then look again (and fetch ourselves if it failed).
+                pending.exceptionally(failure -> null).join();
+                continue;
             }
-            return charge(cacheKey, entry, plaintextLength);
+            // The service call happens outside the lock so one slow call does not stall other keys' hits.
+            DataKey fresh;
+            try {
+                fresh = source.dataKeyFor(keyId, context, plaintextLength);
+            } catch (RuntimeException e) {
+                synchronized (entries) {
+                    inFlight.remove(cacheKey);
+                }
+                pending.completeExceptionally(e);
+                throw e;
+            }
+            try {
+                synchronized (entries) {
+                    evict(entries.remove(cacheKey));
+                    Entry entry = new Entry(fresh, nanoClock.getAsLong());
+                    entries.put(cacheKey, entry);
+                    while (entries.size() > policy.maxEntries()) {
+                        Iterator<Map.Entry<CacheKey, Entry>> eldest = entries.entrySet().iterator();
+                        evict(eldest.next().getValue());
+                        eldest.remove();
+                    }
+                    inFlight.remove(cacheKey);
+                    return charge(cacheKey, entry, plaintextLength);
+                }
+            } finally {
+                pending.complete(null);
+            }
         }
     }
 

@@ -155,6 +155,9 @@ class HsmkmsCliTest {
         assertThat(hsmkms("keys", "describe").exit()).isEqualTo(2);
         assertThat(hsmkms("no-such-command").exit()).isEqualTo(2);
         assertThat(hsmkms("--output", "yaml", "keys", "list").exit()).isEqualTo(2);
+        Run help = hsmkms("keys", "describe", "--help");
+        assertThat(help.exit()).isZero();
+        assertThat(help.out()).contains("Usage: hsmkms keys describe").contains("Exit codes:");
 
         int port;
         try (ServerSocket probe = new ServerSocket(0)) {

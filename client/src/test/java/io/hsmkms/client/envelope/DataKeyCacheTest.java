@@ -103,6 +103,36 @@ class DataKeyCacheTest {
     }
 
     @Test
+    void concurrentEncryptions_shareEntriesWithinTheMessageLimit_andAllDecrypt() throws Exception {
+        int threads = 8;
+        int perThread = 50;
+        try (EnvelopeEncryption cached = EnvelopeEncryption.builder(kms)
+                .cache(CachePolicy.of(100, 1 << 20, Duration.ofMinutes(5))).build()) {
+            var pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+            List<java.util.concurrent.Future<List<byte[]>>> results = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                results.add(pool.submit(() -> {
+                    List<byte[]> mine = new ArrayList<>();
+                    for (int i = 0; i < perThread; i++) {
+                        mine.add(cached.encrypt(keyId, CONTEXT, new byte[] {(byte) i}));
+                    }
+                    return mine;
+                }));
+            }
+            List<byte[]> all = new ArrayList<>();
+            for (var result : results) {
+                all.addAll(result.get());
+            }
+            pool.shutdown();
+            // 400 messages at 100 per key: 4 keys; threads that miss together wait for one fetch.
+            assertThat(calls.count("GenerateDataKey")).isEqualTo(4);
+            for (int i = 0; i < all.size(); i++) {
+                assertThat(cached.decrypt(all.get(i))).containsExactly((byte) (i % perThread));
+            }
+        }
+    }
+
+    @Test
     void evictedAndClosedEntries_areZeroed() {
         List<DataKey> issued = new ArrayList<>();
         DataKeySource source = (k, ctx, len) -> {
