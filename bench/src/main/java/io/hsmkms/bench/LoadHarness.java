@@ -1,0 +1,273 @@
+package io.hsmkms.bench;
+
+import com.google.protobuf.ByteString;
+import io.grpc.CallOptions;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.StreamObserver;
+import io.hsmkms.proto.v1.CreateKeyRequest;
+import io.hsmkms.proto.v1.DataKeySpec;
+import io.hsmkms.proto.v1.DecryptRequest;
+import io.hsmkms.proto.v1.EncryptRequest;
+import io.hsmkms.proto.v1.EncryptResponse;
+import io.hsmkms.proto.v1.GenerateDataKeyRequest;
+import io.hsmkms.proto.v1.KeyManagementServiceGrpc;
+import io.hsmkms.proto.v1.ReEncryptRequest;
+import java.net.http.HttpClient;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.regex.Pattern;
+
+/**
+ * The load harness behind {@code bin/bench}. In one run, on one token: the service over gRPC (a
+ * separate server process, mutual TLS, the development admin), the naive in-process JCA path on the
+ * same token, and a bare gRPC echo server (separate process, same transport and messages). Prints a
+ * Markdown report with service/baseline ratios, so the figures hold on a noisy machine.
+ *
+ * <p>Usage: {@code LoadHarness --data DIR [--seconds 10] [--warmup 3] [--concurrency 1,4,16,64]
+ * [--ops encrypt-32,...]}; DIR is prepared by bin/bench (token, PIN file, development PKI).
+ */
+public final class LoadHarness {
+    private static final Pattern SERVER_LISTENING = Pattern.compile("hsmkms listening on [^:]+:(\\d+)");
+    private static final Pattern METRICS_PORT = Pattern.compile("metrics [^:]+:(\\d+)/metrics");
+    private static final Pattern ECHO_LISTENING = Pattern.compile("echo listening on (\\d+)");
+    /** A realistic context: what a service would bind its data keys to. */
+    private static final Map<String, String> CONTEXT = Map.of("service", "orders", "tenant", "acme-corp",
+            "record", "invoice/2026/11/000123");
+    private static final List<String> ALL_OPS = List.of("encrypt-32", "encrypt-4096", "decrypt-32", "decrypt-4096",
+            "generate-data-key", "re-encrypt-32");
+
+    private LoadHarness() {}
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> options = options(args);
+        Path data = Path.of(required(options, "data"));
+        double seconds = Double.parseDouble(options.getOrDefault("seconds", "10"));
+        double warmup = Double.parseDouble(options.getOrDefault("warmup", "3"));
+        int[] concurrency = Arrays.stream(options.getOrDefault("concurrency", "1,4,16,64").split(","))
+                .mapToInt(Integer::parseInt).toArray();
+        List<String> ops = List.of(options.getOrDefault("ops", String.join(",", ALL_OPS)).split(","));
+        Path pki = data.resolve("pki");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Path repo = Path.of(required(options, "repo"));
+
+        Map<String, String> serverEnv = new LinkedHashMap<>();
+        serverEnv.put("HSMKMS_DATA_DIR", data.toString());
+        serverEnv.put("HSMKMS_PORT", "0");
+        serverEnv.put("HSMKMS_METRICS_ADDRESS", "127.0.0.1:0");
+        serverEnv.put("HSMKMS_TLS_CERT_FILE", pki.resolve("server.pem").toString());
+        serverEnv.put("HSMKMS_TLS_KEY_FILE", pki.resolve("server.key").toString());
+        serverEnv.put("HSMKMS_TLS_CLIENT_CA_FILE", pki.resolve("ca.pem").toString());
+        serverEnv.put("HSMKMS_IDENTITIES_FILE", data.resolve("identities.json").toString());
+        List<String> serverCommand = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED"));
+        serverCommand.addAll(List.of(options.getOrDefault("server-jvm-args", "-Xmx256m").split(" ")));
+        serverCommand.addAll(List.of("-jar", repo.resolve("server/target/hsmkms-server.jar").toString()));
+        String classpath = System.getProperty("java.class.path");
+
+        try (ChildProcess server = ChildProcess.start(serverCommand, serverEnv, SERVER_LISTENING);
+             ChildProcess echo = ChildProcess.start(List.of(java, "-Xmx256m", "-cp", classpath,
+                     EchoServer.class.getName(), pki.toString()), Map.of(), ECHO_LISTENING)) {
+            int metricsPort = Integer.parseInt(METRICS_PORT.matcher(server.output()).results().findFirst()
+                    .orElseThrow(() -> new IllegalStateException("no metrics port in the server log")).group(1));
+            ManagedChannel kmsChannel = channel(pki, server.port());
+            ManagedChannel echoChannel = channel(pki, echo.port());
+            Workload workload = Workload.prepare(kmsChannel);
+            JcaBaseline jca = new JcaBaseline(data.resolve("softhsm/user.pin"), new byte[workload.aadLength()]);
+            HttpClient http = HttpClient.newHttpClient();
+            Report report = new Report(seconds, warmup);
+            for (int inFlight : concurrency) {
+                for (String op : ops) {
+                    Measured service = measure(server, http, metricsPort, warmup, seconds,
+                            () -> ClosedLoop.run(workload.operation(kmsChannel, op), inFlight, warmup, seconds));
+                    ClosedLoop.Result naive = jca(jca, workload, op, inFlight, warmup, seconds);
+                    ClosedLoop.Result grpcFloor = op.startsWith("encrypt") || op.startsWith("decrypt")
+                            ? ClosedLoop.run(workload.echo(echoChannel, op), inFlight, warmup, seconds) : null;
+                    report.add(op, inFlight, service, naive, grpcFloor);
+                    System.err.printf(Locale.ROOT, "%-18s %3d in flight: service %8.0f ops/s, JCA %8.0f, echo %s%n", op,
+                            inFlight, service.result().opsPerSecond(), naive == null ? Double.NaN : naive.opsPerSecond(),
+                            grpcFloor == null ? "-" : String.format(Locale.ROOT, "%.0f", grpcFloor.opsPerSecond()));
+                }
+            }
+            kmsChannel.shutdownNow();
+            echoChannel.shutdownNow();
+            System.out.println(report.markdown());
+        }
+    }
+
+    /** A service run with the server's CPU time and peak heap over the measured period. */
+    record Measured(ClosedLoop.Result result, double cpuMillisPerOp, double peakHeapMiB) {}
+
+    interface Run {
+        ClosedLoop.Result get() throws Exception;
+    }
+
+    private static Measured measure(ChildProcess server, HttpClient http, int metricsPort, double warmup, double seconds,
+                                    Run run) throws Exception {
+        AtomicLong peakHeap = new AtomicLong();
+        double[] cpu = new double[2];
+        ScheduledExecutorService sampler = Executors.newScheduledThreadPool(1);
+        sampler.scheduleAtFixedRate(() -> peakHeap.accumulateAndGet((long) ChildProcess.heapBytes(http, metricsPort), Math::max),
+                0, 500, TimeUnit.MILLISECONDS);
+        // Server CPU over exactly the measured window, not the warm-up.
+        sampler.schedule(() -> cpu[0] = server.cpuSeconds(), (long) (warmup * 1000), TimeUnit.MILLISECONDS);
+        sampler.schedule(() -> cpu[1] = server.cpuSeconds(), (long) ((warmup + seconds) * 1000), TimeUnit.MILLISECONDS);
+        ClosedLoop.Result result;
+        try {
+            result = run.get();
+            Thread.sleep(50);
+        } finally {
+            sampler.shutdownNow();
+        }
+        double cpuMillisPerOp = result.operations() == 0 ? Double.NaN : (cpu[1] - cpu[0]) * 1000 / result.operations();
+        return new Measured(result, cpuMillisPerOp, peakHeap.get() / (1024.0 * 1024.0));
+    }
+
+    private static ClosedLoop.Result jca(JcaBaseline jca, Workload workload, String op, int threads, double warmup,
+                                        double seconds) throws InterruptedException {
+        byte[] payload = new byte[workload.payloadSize(op)];
+        return switch (op.replaceAll("-\\d+$", "")) {
+            case "encrypt" -> ClosedLoop.runBlocking(() -> jca.encrypt(payload), threads, warmup, seconds);
+            case "decrypt" -> {
+                byte[] sealed = sealed(jca, payload);
+                yield ClosedLoop.runBlocking(() -> jca.decrypt(sealed), threads, warmup, seconds);
+            }
+            case "generate-data-key" -> ClosedLoop.runBlocking(jca::generateDataKey, threads, warmup, seconds);
+            case "re-encrypt" -> {
+                byte[] sealed = sealed(jca, payload);
+                yield ClosedLoop.runBlocking(() -> jca.encrypt(jca.decrypt(sealed)), threads, warmup, seconds);
+            }
+            default -> throw new IllegalArgumentException("unknown operation " + op);
+        };
+    }
+
+    private static byte[] sealed(JcaBaseline jca, byte[] payload) {
+        try {
+            return jca.encrypt(payload);
+        } catch (Exception e) {
+            throw new IllegalStateException("the baseline could not encrypt", e);
+        }
+    }
+
+    /** The key and prepared requests every run uses. */
+    record Workload(String keyId, Map<Integer, ByteString> blobs) {
+        static Workload prepare(ManagedChannel channel) {
+            var kms = KeyManagementServiceGrpc.newBlockingStub(channel);
+            String keyId = kms.createKey(CreateKeyRequest.newBuilder().setDescription("load harness").build())
+                    .getKeyMetadata().getKeyId();
+            Map<Integer, ByteString> blobs = new LinkedHashMap<>();
+            for (int size : new int[] {32, 4096}) {
+                blobs.put(size, kms.encrypt(encrypt(keyId, size)).getCiphertextBlob());
+            }
+            return new Workload(keyId, blobs);
+        }
+
+        /** The service's AAD is its 34-byte header plus the canonical context; the naive path gets as many bytes. */
+        int aadLength() {
+            int context = 4;
+            for (Map.Entry<String, String> e : CONTEXT.entrySet()) {
+                context += 4 + e.getKey().length() + 4 + e.getValue().length();
+            }
+            return 34 + context;
+        }
+
+        int payloadSize(String op) {
+            return op.matches(".*-\\d+$") ? Integer.parseInt(op.replaceAll("^.*-", "")) : 32;
+        }
+
+        ClosedLoop.Operation operation(ManagedChannel channel, String op) {
+            var stub = KeyManagementServiceGrpc.newStub(channel);
+            int size = payloadSize(op);
+            return switch (op.replaceAll("-\\d+$", "")) {
+                case "encrypt" -> {
+                    EncryptRequest request = encrypt(keyId, size);
+                    yield done -> stub.encrypt(request, observer(done));
+                }
+                case "decrypt" -> {
+                    DecryptRequest request = DecryptRequest.newBuilder().setCiphertextBlob(blobs.get(size))
+                            .putAllEncryptionContext(CONTEXT).build();
+                    yield done -> stub.decrypt(request, observer(done));
+                }
+                case "generate-data-key" -> {
+                    GenerateDataKeyRequest request = GenerateDataKeyRequest.newBuilder().setKeyId(keyId)
+                            .setKeySpec(DataKeySpec.DATA_KEY_SPEC_AES_256).putAllEncryptionContext(CONTEXT).build();
+                    yield done -> stub.generateDataKey(request, observer(done));
+                }
+                case "re-encrypt" -> {
+                    ReEncryptRequest request = ReEncryptRequest.newBuilder().setCiphertextBlob(blobs.get(size))
+                            .putAllSourceEncryptionContext(CONTEXT).setDestinationKeyId(keyId)
+                            .putAllDestinationEncryptionContext(CONTEXT).build();
+                    yield done -> stub.reEncrypt(request, observer(done));
+                }
+                default -> throw new IllegalArgumentException("unknown operation " + op);
+            };
+        }
+
+        /** The same request as Encrypt, to a server that only answers. */
+        ClosedLoop.Operation echo(ManagedChannel channel, String op) {
+            EncryptRequest request = encrypt(keyId, payloadSize(op));
+            return done -> ClientCalls.asyncUnaryCall(channel.newCall(EchoServer.ENCRYPT, CallOptions.DEFAULT), request,
+                    observer(done));
+        }
+
+        private static EncryptRequest encrypt(String keyId, int size) {
+            return EncryptRequest.newBuilder().setKeyId(keyId).setPlaintext(ByteString.copyFrom(new byte[size]))
+                    .putAllEncryptionContext(CONTEXT).build();
+        }
+    }
+
+    private static <T> StreamObserver<T> observer(Consumer<Throwable> done) {
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(T value) {
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                done.accept(t);
+            }
+
+            @Override
+            public void onCompleted() {
+                done.accept(null);
+            }
+        };
+    }
+
+    private static ManagedChannel channel(Path pki, int port) throws Exception {
+        return NettyChannelBuilder.forAddress("127.0.0.1", port).overrideAuthority("localhost")
+                .sslContext(GrpcSslContexts.forClient().trustManager(pki.resolve("ca.pem").toFile())
+                        .keyManager(pki.resolve("admin.pem").toFile(), pki.resolve("admin.key").toFile()).build())
+                .build();
+    }
+
+    private static Map<String, String> options(String[] args) {
+        Map<String, String> options = new LinkedHashMap<>();
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            if (!args[i].startsWith("--")) {
+                throw new IllegalArgumentException("unexpected argument " + args[i]);
+            }
+            options.put(args[i].substring(2), args[i + 1]);
+        }
+        return options;
+    }
+
+    private static String required(Map<String, String> options, String name) {
+        String value = options.get(name);
+        if (value == null) {
+            throw new IllegalArgumentException("--" + name + " is required");
+        }
+        return value;
+    }
+}

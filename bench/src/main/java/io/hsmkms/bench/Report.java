@@ -1,0 +1,49 @@
+package io.hsmkms.bench;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/** The harness's Markdown tables: the service next to its baselines, and the ratios between them. */
+final class Report {
+    private record Row(String op, int inFlight, LoadHarness.Measured service, ClosedLoop.Result jca, ClosedLoop.Result echo) {}
+
+    private final double seconds;
+    private final double warmup;
+    private final List<Row> rows = new ArrayList<>();
+
+    Report(double seconds, double warmup) {
+        this.seconds = seconds;
+        this.warmup = warmup;
+    }
+
+    void add(String op, int inFlight, LoadHarness.Measured service, ClosedLoop.Result jca, ClosedLoop.Result echo) {
+        rows.add(new Row(op, inFlight, service, jca, echo));
+    }
+
+    String markdown() {
+        StringBuilder out = new StringBuilder();
+        out.append(String.format(Locale.ROOT, "Each cell: %.0f s measured after %.0f s warm-up, closed loop.%n%n", seconds, warmup));
+        out.append("| operation | in flight | service ops/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors "
+                + "| server CPU ms/op | server heap peak MiB | naive JCA ops/s | service / JCA | gRPC echo ops/s | service / echo |\n");
+        out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        for (Row row : rows) {
+            ClosedLoop.Result s = row.service().result();
+            out.append(String.format(Locale.ROOT, "| %s | %d | %.0f | %.2f | %.2f | %.2f | %.2f | %.1f | %d | %.3f | %.0f | %s | %s | %s | %s |%n",
+                    row.op(), row.inFlight(), s.opsPerSecond(), s.percentileMillis(50), s.percentileMillis(90),
+                    s.percentileMillis(99), s.percentileMillis(99.9), s.maxMillis(), s.errors(),
+                    row.service().cpuMillisPerOp(), row.service().peakHeapMiB(),
+                    ops(row.jca()), ratio(s, row.jca()), ops(row.echo()), ratio(s, row.echo())));
+        }
+        return out.toString();
+    }
+
+    private static String ops(ClosedLoop.Result result) {
+        return result == null ? "-" : String.format(Locale.ROOT, "%.0f", result.opsPerSecond());
+    }
+
+    private static String ratio(ClosedLoop.Result service, ClosedLoop.Result baseline) {
+        return baseline == null || baseline.opsPerSecond() == 0 ? "-"
+                : String.format(Locale.ROOT, "%.2fx", service.opsPerSecond() / baseline.opsPerSecond());
+    }
+}
