@@ -27,7 +27,7 @@ import picocli.CommandLine.Option;
                 DataCommands.Encrypt.class, DataCommands.Decrypt.class, DataCommands.GenerateDataKey.class,
                 DataCommands.Random.class, BlobCommands.EncryptBlob.class, BlobCommands.DecryptBlob.class,
                 BlobCommands.ReEncrypt.class, KeyCommands.class, AliasCommands.class, TagCommands.class,
-                RotationCommands.class, GrantCommands.class, PolicyCommands.class, ImportCommands.class,
+                RotationCommands.class, GrantCommands.class, PolicyCommands.class, ImportCommands.class, AuditCommands.class,
                 AutoComplete.GenerateCompletion.class},
         // INHERIT: every subcommand gets --help/--version and this footer.
         scope = CommandLine.ScopeType.INHERIT,
