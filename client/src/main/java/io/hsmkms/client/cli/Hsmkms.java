@@ -127,6 +127,11 @@ public final class Hsmkms {
         return client;
     }
 
+    /** The environment the settings fall back to (the process's, or a test's). */
+    Map<String, String> env() {
+        return env;
+    }
+
     boolean json() {
         String format = setting(output, "HSMKMS_OUTPUT", "output", "table");
         return switch (format) {
