@@ -251,6 +251,28 @@ class KmsClientTest {
         }
     }
 
+    @Test
+    void watchEvents_returnsWhenItsThreadIsInterrupted_withTheFlagSet() throws Exception {
+        AtomicReference<Object> ended = new AtomicReference<>();
+        Thread watcher = new Thread(() -> {
+            try {
+                kms.watchEvents(WatchEventsRequest.newBuilder().addEventNames("NothingHappensHere").build(), event -> { });
+                ended.set(Thread.currentThread().isInterrupted() ? "returned, interrupted" : "returned, not interrupted");
+            } catch (Throwable t) {
+                ended.set(t);
+            }
+        });
+        watcher.start();
+        Thread.sleep(500);
+        assertThat(watcher.isAlive()).as("a watch blocks while nothing happens").isTrue();
+
+        watcher.interrupt();
+        watcher.join(10_000);
+
+        assertThat(watcher.isAlive()).isFalse();
+        assertThat(ended.get()).isEqualTo("returned, interrupted");
+    }
+
     private static byte[] randomBytes(int n) {
         byte[] b = new byte[n];
         new SecureRandom().nextBytes(b);
