@@ -26,8 +26,8 @@ final class AuditCommands {
     private AuditCommands() {}
 
     @Command(name = "watch", description = {
-            "Prints the account's audit events as the service records them, one line each, until interrupted",
-            "or --count events were printed. By default service events and calls that change something;",
+            "Prints the account's audit events as the service records them, one line each.",
+            "Runs until interrupted or --count events were printed. By default service events and calls that change something;",
             "--all adds cryptographic calls and reads. No reconnect: a broken stream ends the command",
             "(exit 4 when the service went away); query the trail files for what happened meanwhile.",
             "--output json prints each record exactly as written to the trail."})
@@ -117,8 +117,9 @@ final class AuditCommands {
     }
 
     @Command(name = "query", description = {
-            "Prints the trail's records that match every filter given, offline. --output json prints the",
-            "records exactly as written (pipe to jq); table: time, event, outcome, principal, key ARNs."})
+            "Prints the trail's records that match every filter given, offline.",
+            "--output json prints the records exactly as written (pipe to jq);",
+            "table: time, event, outcome, principal, key ARNs."})
     static final class Query extends Offline {
         @Option(names = "--key", paramLabel = "KEY_ID|KEY_ARN", description = "Records naming this key.")
         String key;
