@@ -2,6 +2,7 @@ package io.hsmkms.client;
 
 import com.google.protobuf.ByteString;
 import io.grpc.ClientInterceptor;
+import io.grpc.Context;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
@@ -20,10 +21,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import javax.net.ssl.SSLException;
 
@@ -251,6 +254,44 @@ public final class KmsClient implements AutoCloseable {
 
     public ListResourceTagsResponse listResourceTags(ListResourceTagsRequest request) {
         return call("ListResourceTags", s -> s.listResourceTags(request));
+    }
+
+    // ---------------------------------------------------------------- audit events
+
+    /**
+     * Streams the audit events of the caller's account (WatchEvents) to {@code consumer}, on the
+     * calling thread, as the server makes them durable. Blocks until one of:
+     * <ul>
+     *   <li>the stream fails: thrown as the typed {@link KmsException} like every other call, e.g.
+     *       {@code AccessDeniedException} without {@code kms:WatchEvents}, code UNAVAILABLE when the
+     *       server goes away, RESOURCE_EXHAUSTED when this watcher fell too far behind;</li>
+     *   <li>{@code consumer} throws: the stream is cancelled and the exception propagates unchanged
+     *       (the way to stop after N events);</li>
+     *   <li>the calling thread is interrupted: the stream is cancelled and the method returns with the
+     *       thread's interrupt flag set.</li>
+     * </ul>
+     * No deadline (a watch is meant to stay open) and <b>no retries or reconnects</b>: a reconnect
+     * would silently skip the events made while disconnected, and only the caller can decide whether
+     * that matters (query the trail files for the gap, by time or {@code seq}). Call it again to reconnect.
+     */
+    public void watchEvents(WatchEventsRequest request, Consumer<AuditEvent> consumer) {
+        Objects.requireNonNull(consumer);
+        Context.CancellableContext watch = Context.current().withCancellation();
+        Context previous = watch.attach();
+        try {
+            Iterator<AuditEvent> events = stub.watchEvents(request);
+            while (events.hasNext()) {
+                consumer.accept(events.next());
+            }
+        } catch (StatusRuntimeException e) {
+            if (Thread.currentThread().isInterrupted()) {
+                return; // gRPC cancelled the call because we were interrupted: that is how a watch is stopped
+            }
+            throw Errors.fromGrpc("WatchEvents", e);
+        } finally {
+            watch.detach(previous);
+            watch.cancel(null); // ends the server's stream when we stop early
+        }
     }
 
     // ---------------------------------------------------------------- plumbing

@@ -9,10 +9,13 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.hsmkms.client.errors.AccessDeniedException;
 import io.hsmkms.client.errors.DisabledException;
 import io.hsmkms.client.errors.InvalidCiphertextException;
+import io.hsmkms.client.errors.KeyUnavailableException;
 import io.hsmkms.client.errors.KmsException;
 import io.hsmkms.client.errors.NotFoundException;
 import io.hsmkms.client.errors.UnauthenticatedException;
 import io.hsmkms.client.errors.ValidationException;
+import io.hsmkms.hsm.HsmKeyRef;
+import io.hsmkms.proto.v1.AuditEvent;
 import io.hsmkms.proto.v1.CreateKeyRequest;
 import io.hsmkms.proto.v1.DecryptResponse;
 import io.hsmkms.proto.v1.EncryptResponse;
@@ -22,6 +25,8 @@ import io.hsmkms.proto.v1.KeyState;
 import io.hsmkms.proto.v1.ListAliasesRequest;
 import io.hsmkms.proto.v1.ReEncryptRequest;
 import io.hsmkms.proto.v1.ReEncryptResponse;
+import io.hsmkms.proto.v1.UpdateKeyDescriptionRequest;
+import io.hsmkms.proto.v1.WatchEventsRequest;
 import io.hsmkms.server.KmsServer;
 import io.hsmkms.server.auth.BearerTokens;
 import io.hsmkms.server.auth.IdentityRegistry;
@@ -36,6 +41,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -188,6 +196,81 @@ class KmsClientTest {
             assertThat(e.requestId()).isNull();
             assertThat(attempts.count("GenerateRandom")).isEqualTo(3);
         }
+    }
+
+    @Test
+    void keyWhoseMaterialIsGone_isKeyUnavailable_notRetried_andDescribedAsUnavailable() {
+        KeyMetadata lost = kms.createKey(CreateKeyRequest.newBuilder().setDescription("material lost").build());
+        server.hsm().destroyKey(new HsmKeyRef("hsmkms/" + lost.getKeyId() + "/1"));
+        calls.reset();
+
+        KeyUnavailableException e = catchThrowableOfType(KeyUnavailableException.class,
+                () -> kms.encrypt(lost.getKeyId(), new byte[] {1}, CONTEXT));
+
+        assertThat(e.code()).isEqualTo(Status.Code.UNAVAILABLE);
+        assertThat(e.isRetryable()).isFalse();
+        assertThat(calls.count("Encrypt")).as("attempts").isEqualTo(1);
+        assertThat(kms.describeKey(lost.getKeyId()).getKeyState()).isEqualTo(KeyState.KEY_STATE_UNAVAILABLE);
+    }
+
+    @Test
+    void watchEvents_deliversEventsUntilTheConsumerStops_andARefusalIsTyped() throws Exception {
+        List<AuditEvent> seen = new CopyOnWriteArrayList<>();
+        AtomicReference<Throwable> ended = new AtomicReference<>();
+        Thread watcher = new Thread(() -> {
+            try {
+                kms.watchEvents(WatchEventsRequest.newBuilder().addEventNames("UpdateKeyDescription").build(), event -> {
+                    seen.add(event);
+                    throw new IllegalStateException("enough");
+                });
+            } catch (Throwable t) {
+                ended.set(t);
+            }
+        });
+        watcher.start();
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (watcher.isAlive() && System.nanoTime() < until) {
+            // Until the watch is subscribed on the server, an update is not streamed: keep making them.
+            kms.updateKeyDescription(UpdateKeyDescriptionRequest.newBuilder().setKeyId(key.getKeyId())
+                    .setDescription("watched").build());
+            watcher.join(200);
+        }
+        assertThat(watcher.isAlive()).isFalse();
+        assertThat(ended.get()).isInstanceOf(IllegalStateException.class).hasMessage("enough");
+        assertThat(seen).hasSize(1);
+        assertThat(seen.getFirst().getEventName()).isEqualTo("UpdateKeyDescription");
+        assertThat(seen.getFirst().getKeyArnsList()).containsExactly(key.getArn());
+
+        String token = TOKENS.issue(READER, Duration.ofMinutes(10), false);
+        try (KmsClient reader = KmsClient.builder().target("127.0.0.1:" + server.server().port()).plaintext(true)
+                .bearerToken(token).build()) {
+            AccessDeniedException denied = catchThrowableOfType(AccessDeniedException.class,
+                    () -> reader.watchEvents(WatchEventsRequest.getDefaultInstance(), event -> { }));
+            assertThat(denied.code()).isEqualTo(Status.Code.PERMISSION_DENIED);
+            assertThat(denied.requestId()).isNotNull();
+        }
+    }
+
+    @Test
+    void watchEvents_returnsWhenItsThreadIsInterrupted_withTheFlagSet() throws Exception {
+        AtomicReference<Object> ended = new AtomicReference<>();
+        Thread watcher = new Thread(() -> {
+            try {
+                kms.watchEvents(WatchEventsRequest.newBuilder().addEventNames("NothingHappensHere").build(), event -> { });
+                ended.set(Thread.currentThread().isInterrupted() ? "returned, interrupted" : "returned, not interrupted");
+            } catch (Throwable t) {
+                ended.set(t);
+            }
+        });
+        watcher.start();
+        Thread.sleep(500);
+        assertThat(watcher.isAlive()).as("a watch blocks while nothing happens").isTrue();
+
+        watcher.interrupt();
+        watcher.join(10_000);
+
+        assertThat(watcher.isAlive()).isFalse();
+        assertThat(ended.get()).isEqualTo("returned, interrupted");
     }
 
     private static byte[] randomBytes(int n) {

@@ -7,6 +7,7 @@ import com.google.rpc.ErrorInfo;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
 import io.hsmkms.client.errors.Errors;
+import io.hsmkms.client.errors.KeyUnavailableException;
 import io.hsmkms.client.errors.KmsException;
 import io.hsmkms.client.errors.KmsInvalidStateException;
 import io.hsmkms.client.errors.LimitExceededException;
@@ -25,6 +26,16 @@ class RetryClassificationTest {
         assertThat(throttled.isRetryable()).isTrue();
         assertThat(limit).isInstanceOf(LimitExceededException.class);
         assertThat(limit.isRetryable()).isFalse();
+    }
+
+    @Test
+    void keyUnavailable_isTypedButNotRetryable_thoughOtherUnavailableFailuresAre() {
+        KmsException keyUnavailable = Errors.fromGrpc("Decrypt", failure(14, "KeyUnavailableException"));
+        KmsException hsmDown = Errors.fromGrpc("Decrypt", failure(14, "KMSInternalException"));
+
+        assertThat(keyUnavailable).isInstanceOf(KeyUnavailableException.class);
+        assertThat(keyUnavailable.isRetryable()).isFalse();
+        assertThat(hsmDown.isRetryable()).isTrue();
     }
 
     @Test

@@ -10,7 +10,7 @@ import io.hsmkms.hsm.testing.SoftHsmToken;
 import io.hsmkms.proto.v1.CreateKeyRequest;
 import io.hsmkms.proto.v1.EncryptRequest;
 import io.hsmkms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
-import io.hsmkms.server.audit.AuditVerifier;
+import io.hsmkms.audit.AuditVerifier;
 import io.hsmkms.server.grpc.RequestInterceptor;
 import io.hsmkms.server.testing.ServerProcess;
 import java.nio.file.Files;

@@ -25,7 +25,7 @@ import io.hsmkms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingS
 import io.hsmkms.proto.v1.ListKeysRequest;
 import io.hsmkms.proto.v1.ScheduleKeyDeletionRequest;
 import io.hsmkms.proto.v1.WatchEventsRequest;
-import io.hsmkms.server.audit.AuditVerifier;
+import io.hsmkms.audit.AuditVerifier;
 import io.hsmkms.server.auth.BearerTokens;
 import io.hsmkms.server.auth.IdentityRegistry;
 import io.hsmkms.server.testing.KmsTestServer;

@@ -27,16 +27,16 @@ import picocli.CommandLine.Option;
                 DataCommands.Encrypt.class, DataCommands.Decrypt.class, DataCommands.GenerateDataKey.class,
                 DataCommands.Random.class, BlobCommands.EncryptBlob.class, BlobCommands.DecryptBlob.class,
                 BlobCommands.ReEncrypt.class, KeyCommands.class, AliasCommands.class, TagCommands.class,
-                RotationCommands.class, GrantCommands.class, PolicyCommands.class, ImportCommands.class,
+                RotationCommands.class, GrantCommands.class, PolicyCommands.class, ImportCommands.class, AuditCommands.class,
                 AutoComplete.GenerateCompletion.class},
         // INHERIT: every subcommand gets --help/--version and this footer.
         scope = CommandLine.ScopeType.INHERIT,
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success",
                 "  1  the service refused the request, or an envelope failed to decrypt",
-                "     (the reason is printed)",
+                "     (the reason is printed), or audit verify found the trail not intact",
                 "  2  usage error",
-                "  3  local problem: a file, the configuration, TLS material",
+                "  3  local problem: a file, the configuration, TLS material, no trail directory",
                 "  4  the service could not be reached (unavailable, deadline exceeded)",
                 "",
                 "Global options fall back to the environment: HSMKMS_ENDPOINT,",
@@ -125,6 +125,11 @@ public final class Hsmkms {
             client = builder.build();
         }
         return client;
+    }
+
+    /** The environment the settings fall back to (the process's, or a test's). */
+    Map<String, String> env() {
+        return env;
     }
 
     boolean json() {

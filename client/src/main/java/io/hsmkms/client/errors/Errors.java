@@ -41,6 +41,7 @@ public final class Errors {
             Map.entry("InvalidKeyUsageException", InvalidKeyUsageException::new),
             Map.entry("ThrottlingException", ThrottlingException::new),
             Map.entry("DependencyTimeoutException", DependencyTimeoutException::new),
+            Map.entry("KeyUnavailableException", KeyUnavailableException::new),
             Map.entry("KMSInternalException", KmsInternalException::new));
 
     private Errors() {}

@@ -41,9 +41,14 @@ public class KmsException extends RuntimeException {
         return requestId;
     }
 
-    /** True for failures a retry may cure: the service is unavailable or throttled the request. */
+    /**
+     * True for failures a retry may cure: the service is unavailable or throttled the request. Not
+     * {@code KeyUnavailableException}: its status is UNAVAILABLE too, but the key's material is missing
+     * from the HSM and a retry within the backoff window cannot bring it back.
+     */
     public boolean isRetryable() {
-        return code == Status.Code.UNAVAILABLE || "ThrottlingException".equals(reason);
+        return (code == Status.Code.UNAVAILABLE && !"KeyUnavailableException".equals(reason))
+                || "ThrottlingException".equals(reason);
     }
 
     @Override

@@ -7,6 +7,7 @@ import io.hsmkms.proto.v1.CreateGrantResponse;
 import io.hsmkms.proto.v1.GenerateDataKeyResponse;
 import io.hsmkms.proto.v1.KeyMetadata;
 import io.hsmkms.proto.v1.KeyState;
+import io.hsmkms.client.cli.CliProcess.Run;
 import io.hsmkms.server.testing.KmsServerExtension;
 import io.hsmkms.server.testing.KmsTestServer;
 import java.io.IOException;
@@ -19,7 +20,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -33,34 +33,8 @@ class HsmkmsCliTest {
     static Path dir;
     private static String keyId;
 
-    private record Run(int exit, byte[] stdout, String stderr) {
-        String out() {
-            return new String(stdout, StandardCharsets.UTF_8);
-        }
-    }
-
     private static Run hsmkms(Map<String, String> env, byte[] stdin, String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                // Short-lived processes: a quick-starting JIT and GC keep ~40 launches affordable.
-                "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto",
-                "-cp", System.getProperty("java.class.path"),
-                Hsmkms.class.getName()));
-        command.addAll(List.of(args));
-        ProcessBuilder builder = new ProcessBuilder(command);
-        builder.environment().keySet().removeIf(k -> k.startsWith("HSMKMS_"));
-        builder.environment().put("HOME", dir.toString());
-        builder.environment().putAll(env);
-        Path err = Files.createTempFile(dir, "stderr", ".txt");
-        builder.redirectError(err.toFile());
-        Process process = builder.start();
-        try (var in = process.getOutputStream()) {
-            if (stdin != null) {
-                in.write(stdin);
-            }
-        }
-        byte[] out = process.getInputStream().readAllBytes();
-        assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        return new Run(process.exitValue(), out, Files.readString(err));
+        return CliProcess.run(dir, env, stdin, args);
     }
 
     /** Against the test server, plaintext (it runs in insecure dev mode as the account root). */

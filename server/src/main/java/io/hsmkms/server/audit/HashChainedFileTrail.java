@@ -2,6 +2,8 @@ package io.hsmkms.server.audit;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.hsmkms.audit.TrailDigest;
+import io.hsmkms.audit.TrailFiles;
 import io.hsmkms.hsm.Hsm;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -104,7 +106,7 @@ public final class HashChainedFileTrail implements AuditTrail {
         this.publicKeySha256 = TrailFiles.sha256Hex(publicKey);
         Path pem = TrailFiles.publicKeyFile(settings.dir(), publicKeySha256);
         if (!Files.exists(pem)) {
-            TrailFiles.writeAtomically(pem, ("-----BEGIN PUBLIC KEY-----\n"
+            DurableFiles.writeAtomically(pem, ("-----BEGIN PUBLIC KEY-----\n"
                     + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(publicKey)
                     + "\n-----END PUBLIC KEY-----\n").getBytes(StandardCharsets.US_ASCII));
         }
@@ -270,7 +272,7 @@ public final class HashChainedFileTrail implements AuditTrail {
     private void openNewFile() throws IOException {
         current = settings.dir().resolve(TrailFiles.logFileName(nextSeq));
         channel = FileChannel.open(current, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        TrailFiles.syncDirectory(settings.dir());
+        DurableFiles.syncDirectory(settings.dir());
         firstSeq = nextSeq;
         firstPrev = prev;
         records = 0;
@@ -317,7 +319,7 @@ public final class HashChainedFileTrail implements AuditTrail {
                 TrailFiles.sha256Hex(Files.readAllBytes(file)), previousDigestSha256, publicKeySha256,
                 clock.instant().toString(), recovered);
         byte[] signed = digest.signedFile(signer.sign(digest.json().getBytes(StandardCharsets.UTF_8)));
-        TrailFiles.writeAtomically(TrailFiles.digestOf(file), signed);
+        DurableFiles.writeAtomically(TrailFiles.digestOf(file), signed);
         previousDigestSha256 = TrailFiles.sha256Hex(signed);
     }
 

@@ -2,6 +2,8 @@ package io.hsmkms.server.audit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.hsmkms.audit.AuditVerifier;
+import io.hsmkms.audit.TrailFiles;
 import io.hsmkms.hsm.Hsm;
 import io.hsmkms.hsm.pkcs11.SunPkcs11Hsm;
 import io.hsmkms.hsm.testing.SoftHsmToken;

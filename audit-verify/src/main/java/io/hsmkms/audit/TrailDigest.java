@@ -1,4 +1,4 @@
-package io.hsmkms.server.audit;
+package io.hsmkms.audit;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -13,11 +13,11 @@ import java.util.Map;
  * digests), signed by the HSM. Stored as two lines: the digest JSON, then the base64 signature
  * over exactly those JSON bytes.
  */
-record TrailDigest(String file, long firstSeq, long lastSeq, long records, String firstPrev, String lastHash,
+public record TrailDigest(String file, long firstSeq, long lastSeq, long records, String firstPrev, String lastHash,
                    String fileSha256, String previousDigestSha256, String publicKeySha256, String closedAt,
                    boolean recoveredAfterCrash) {
 
-    String json() {
+    public String json() {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("file", file);
         out.put("firstSeq", firstSeq);
@@ -37,11 +37,11 @@ record TrailDigest(String file, long firstSeq, long lastSeq, long records, Strin
         }
     }
 
-    byte[] signedFile(byte[] signature) {
+    public byte[] signedFile(byte[] signature) {
         return (json() + "\n" + Base64.getEncoder().encodeToString(signature) + "\n").getBytes(StandardCharsets.UTF_8);
     }
 
-    static TrailDigest parse(String json) throws JsonProcessingException {
+    public static TrailDigest parse(String json) throws JsonProcessingException {
         JsonNode n = TrailFiles.JSON.readTree(json);
         return new TrailDigest(n.get("file").asText(), n.get("firstSeq").asLong(), n.get("lastSeq").asLong(),
                 n.get("records").asLong(), n.get("firstPrev").asText(), n.get("lastHash").asText(),

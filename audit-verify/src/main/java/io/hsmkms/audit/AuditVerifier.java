@@ -1,4 +1,4 @@
-package io.hsmkms.server.audit;
+package io.hsmkms.audit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
@@ -41,6 +41,20 @@ public final class AuditVerifier {
                          boolean keyPinned) {
         public boolean intact() {
             return problems.isEmpty();
+        }
+
+        /** The report for people: one BROKEN line per problem, a summary, then INTACT or NOT INTACT. */
+        public List<String> lines() {
+            List<String> lines = new ArrayList<>();
+            for (Problem problem : problems) {
+                lines.add("BROKEN " + problem);
+            }
+            lines.add(String.format("%d records in %d files; %d after the last signed digest; digests checked against %s %s",
+                    records, files, unsignedRecords,
+                    keyPinned ? "the pinned key" : "the key(s) stored in the directory (pin one with --public-key)",
+                    trustedKeys.stream().map(k -> k.substring(0, 16)).toList()));
+            lines.add(intact() ? "INTACT" : "NOT INTACT: " + problems.size() + " problem(s)");
+            return lines;
         }
     }
 
