@@ -208,6 +208,11 @@ class AuditTrailApiTest {
             assertThat(r.at("/details/versionsDestroyed").asText()).isEqualTo("1");
         });
         assertThat(records).anySatisfy(r -> {
+            assertThat(r.get("eventName").asText()).isEqualTo("CreateKey");
+            assertThat(r.at("/keys/0/keyId").asText()).as("CreateKey names the key it made").isEqualTo(rotating);
+            assertThat(r.at("/keys/0/version").asInt()).isEqualTo(1);
+        });
+        assertThat(records).anySatisfy(r -> {
             assertThat(r.get("eventName").asText()).isEqualTo("RotateKey");
             assertThat(r.at("/keys/0/keyId").asText()).isEqualTo(rotating);
             assertThat(r.at("/details/newVersion").asText()).isEqualTo("2");

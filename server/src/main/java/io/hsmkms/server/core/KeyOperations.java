@@ -99,8 +99,9 @@ public final class KeyOperations {
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         if (origin == KeyOrigin.EXTERNAL) {
             // No material yet: ImportKeyMaterial brings it.
-            return repository.insert(new ManagedKey(id, caller.accountId(), now, description, KeyState.PENDING_IMPORT, spec,
-                    usage, origin, List.of(), policyText, tags, null, ManagedKey.Rotation.OFF, ManagedKey.Imported.NONE, 0));
+            return created(repository.insert(new ManagedKey(id, caller.accountId(), now, description,
+                    KeyState.PENDING_IMPORT, spec, usage, origin, List.of(), policyText, tags, null, ManagedKey.Rotation.OFF,
+                    ManagedKey.Imported.NONE, 0)));
         }
         String label = hsmLabel(id, 1);
         // Material first, metadata second: a crash in between leaves an orphan HSM object, never
@@ -109,11 +110,20 @@ public final class KeyOperations {
         ManagedKey key = new ManagedKey(id, caller.accountId(), now, description, KeyState.ENABLED, spec, usage,
                 KeyOrigin.HSM, List.of(new KeyVersion(1, ref.label(), now)), policyText, tags, null, ManagedKey.Rotation.OFF, ManagedKey.Imported.NONE, 0);
         try {
-            return repository.insert(key);
+            return created(repository.insert(key));
         } catch (RuntimeException e) {
             discardOrphan(ref);
             throw e;
         }
+    }
+
+    /** The audit record of a CreateKey names the key it made. */
+    private ManagedKey created(ManagedKey key) {
+        CallNotes.key(key, names.arn(key));
+        if (!key.versions().isEmpty()) {
+            CallNotes.version(key, key.currentVersion().number());
+        }
+        return key;
     }
 
     /** DescribeKey accepts key ids, key ARNs, alias names and alias ARNs. */
