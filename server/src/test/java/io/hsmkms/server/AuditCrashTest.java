@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.protobuf.ByteString;
 import io.grpc.Metadata;
 import io.grpc.stub.MetadataUtils;
-import io.hsmkms.hsm.testing.SoftHsmToken;
+import io.hsmkms.hsm.testing.SoftHsmTokenExtension;
 import io.hsmkms.proto.v1.CreateKeyRequest;
 import io.hsmkms.proto.v1.EncryptRequest;
 import io.hsmkms.proto.v1.KeyManagementServiceGrpc.KeyManagementServiceBlockingStub;
@@ -28,9 +28,8 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -43,22 +42,13 @@ class AuditCrashTest {
 
     @TempDir
     static Path dataDir;
-    private static SoftHsmToken token;
-
-    @BeforeAll
-    static void createToken() {
-        token = SoftHsmToken.create();
-    }
-
-    @AfterAll
-    static void deleteToken() {
-        token.close();
-    }
+    @RegisterExtension
+    static final SoftHsmTokenExtension tokens = new SoftHsmTokenExtension();
 
     @Test
     void killUnderLoad_trailVerifies_andEveryAnsweredCallIsInIt() throws Exception {
         List<String> answered = new CopyOnWriteArrayList<>();
-        try (ServerProcess first = ServerProcess.start(token, dataDir)) {
+        try (ServerProcess first = ServerProcess.start(tokens.get(), dataDir)) {
             String keyId = stub(first).createKey(CreateKeyRequest.getDefaultInstance()).getKeyMetadata().getKeyId();
             AtomicBoolean running = new AtomicBoolean(true);
             ExecutorService load = Executors.newFixedThreadPool(6);
@@ -86,7 +76,7 @@ class AuditCrashTest {
         }
         assertThat(answered.size()).as("the kill hit a server under load").isGreaterThan(50);
 
-        try (ServerProcess second = ServerProcess.start(token, dataDir)) {
+        try (ServerProcess second = ServerProcess.start(tokens.get(), dataDir)) {
             assertThat(second.output()).contains("was left open by a crash");
             stub(second).createKey(CreateKeyRequest.getDefaultInstance());
             second.stop();

@@ -9,7 +9,7 @@ import static io.hsmkms.server.testing.CrashChecks.tokenLabels;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
-import io.hsmkms.hsm.testing.SoftHsmToken;
+import io.hsmkms.hsm.testing.SoftHsmTokenExtension;
 import io.hsmkms.proto.v1.CreateKeyRequest;
 import io.hsmkms.proto.v1.DecryptRequest;
 import io.hsmkms.proto.v1.DescribeKeyRequest;
@@ -31,9 +31,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -44,24 +43,15 @@ import org.junit.jupiter.api.io.TempDir;
 class CrashConsistencyTest {
     @TempDir
     static Path dataDir;
-    private static SoftHsmToken token;
-
-    @BeforeAll
-    static void createToken() {
-        token = SoftHsmToken.create();
-    }
-
-    @AfterAll
-    static void deleteToken() {
-        token.close();
-    }
+    @RegisterExtension
+    static final SoftHsmTokenExtension tokens = new SoftHsmTokenExtension();
 
     @Test
     void killDuringCreatesAndRotations_losesNothingAndLeavesOnlyReportedOrphans() throws Exception {
         List<String> keys = new CopyOnWriteArrayList<>();
         Map<String, Integer> acknowledgedRotations = new ConcurrentHashMap<>();
         AtomicInteger operations = new AtomicInteger();
-        try (ServerProcess first = ServerProcess.start(token, dataDir)) {
+        try (ServerProcess first = ServerProcess.start(tokens.get(), dataDir)) {
             KeyManagementServiceBlockingStub kms = stub(first);
             AtomicBoolean running = new AtomicBoolean(true);
             ExecutorService load = Executors.newFixedThreadPool(4);
@@ -92,7 +82,7 @@ class CrashConsistencyTest {
         }
         assertThat(operations.get()).as("the kill hit a server under load").isGreaterThan(10);
 
-        try (ServerProcess second = ServerProcess.start(token, dataDir)) {
+        try (ServerProcess second = ServerProcess.start(tokens.get(), dataDir)) {
             assertThat(second.awaitOutput(RECONCILED, Duration.ofSeconds(60))).isTrue();
             KeyManagementServiceBlockingStub kms = stub(second);
             // Rotated versions have a random label suffix, so the API does not tell their labels; what it tells is
@@ -113,14 +103,14 @@ class CrashConsistencyTest {
                 assertThat(kms.decrypt(DecryptRequest.newBuilder().setCiphertextBlob(blob).build()).getPlaintext()
                         .toStringUtf8()).isEqualTo("after the crash");
             }
-            Set<String> inToken = tokenLabels(token);
+            Set<String> inToken = tokenLabels(tokens.get());
             Set<String> reported = reportedOrphans(second.output());
             assertThat(inToken).as("every reported orphan is a token object").containsAll(reported);
             Set<String> kept = new HashSet<>(inToken);
             kept.removeAll(reported);
             assertThat(kept.stream().map(CrashChecks::versionOf).toList())
                     .as("the objects not reported as orphans are exactly one per existing version; token listing:%n%s",
-                            token.pkcs11Tool("--list-objects", "--type", "secrkey").output())
+                            tokens.get().pkcs11Tool("--list-objects", "--type", "secrkey").output())
                     .containsExactlyInAnyOrderElementsOf(versions);
             assertThat(second.output()).doesNotContain(MISSING_MATERIAL);
         }

@@ -10,7 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
-import io.hsmkms.hsm.testing.SoftHsmToken;
+import io.hsmkms.hsm.testing.SoftHsmTokenExtension;
 import io.hsmkms.proto.v1.CreateKeyRequest;
 import io.hsmkms.proto.v1.DecryptRequest;
 import io.hsmkms.proto.v1.DescribeKeyRequest;
@@ -33,9 +33,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -51,24 +50,15 @@ class DeletionCrashTest {
 
     @TempDir
     static Path dataDir;
-    private static SoftHsmToken token;
-
-    @BeforeAll
-    static void createToken() {
-        token = SoftHsmToken.create();
-    }
-
-    @AfterAll
-    static void deleteToken() {
-        token.close();
-    }
+    @RegisterExtension
+    static final SoftHsmTokenExtension tokens = new SoftHsmTokenExtension();
 
     @Test
     void killDuringTheDeletionJob_theRestartFinishesItAndKeepsEveryOtherKey() throws Exception {
         List<String> doomed = new ArrayList<>();
         Map<String, ByteString> kept = new HashMap<>();
         Map<String, ByteString> doomedBlobs = new HashMap<>();
-        try (ServerProcess first = ServerProcess.start(token, dataDir)) {
+        try (ServerProcess first = ServerProcess.start(tokens.get(), dataDir)) {
             KeyManagementServiceBlockingStub kms = stub(first);
             for (int i = 0; i < DOOMED + KEPT; i++) {
                 String id = kms.createKey(CreateKeyRequest.getDefaultInstance()).getKeyMetadata().getKeyId();
@@ -90,7 +80,7 @@ class DeletionCrashTest {
         windowsEndedWhileTheServiceWasDown();
 
         String killedLog;
-        try (ServerProcess second = ServerProcess.start(token, dataDir)) {
+        try (ServerProcess second = ServerProcess.start(tokens.get(), dataDir)) {
             assertThat(second.awaitOutput(" deleted: ", Duration.ofSeconds(60))).as(second.output()).isTrue();
             second.kill();
             killedLog = second.output();
@@ -98,7 +88,7 @@ class DeletionCrashTest {
         long deletedBeforeKill = DELETED.matcher(killedLog).results().count();
         assertThat(deletedBeforeKill).as("the kill hit the job half way").isLessThan(DOOMED);
 
-        try (ServerProcess third = ServerProcess.start(token, dataDir)) {
+        try (ServerProcess third = ServerProcess.start(tokens.get(), dataDir)) {
             assertThat(third.awaitOutput(RECONCILED, Duration.ofSeconds(60))).isTrue();
             KeyManagementServiceBlockingStub kms = stub(third);
             for (String id : doomed) {
@@ -110,7 +100,7 @@ class DeletionCrashTest {
                 assertThat(kms.decrypt(DecryptRequest.newBuilder().setCiphertextBlob(key.getValue()).build())
                         .getPlaintext().toStringUtf8()).isEqualTo("kept " + key.getKey());
             }
-            Set<String> labels = tokenLabels(token);
+            Set<String> labels = tokenLabels(tokens.get());
             for (String id : doomed) {
                 assertThat(labels).as("nothing of a deleted key stays in the token")
                         .noneMatch(label -> label.startsWith("hsmkms/" + id + "/"));

@@ -8,7 +8,7 @@ import static io.hsmkms.server.testing.CrashChecks.tokenLabels;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
-import io.hsmkms.hsm.testing.SoftHsmToken;
+import io.hsmkms.hsm.testing.SoftHsmTokenExtension;
 import io.hsmkms.proto.v1.CreateKeyRequest;
 import io.hsmkms.proto.v1.DecryptRequest;
 import io.hsmkms.proto.v1.DeleteImportedKeyMaterialRequest;
@@ -42,9 +42,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import javax.crypto.Cipher;
 import javax.crypto.spec.OAEPParameterSpec;
 import javax.crypto.spec.PSource;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -59,17 +58,8 @@ class ImportCrashTest {
 
     @TempDir
     static Path dataDir;
-    private static SoftHsmToken token;
-
-    @BeforeAll
-    static void createToken() {
-        token = SoftHsmToken.create();
-    }
-
-    @AfterAll
-    static void deleteToken() {
-        token.close();
-    }
+    @RegisterExtension
+    static final SoftHsmTokenExtension tokens = new SoftHsmTokenExtension();
 
     /** One EXTERNAL key, worked on by one thread, and what the server last confirmed about it. */
     private static final class Subject {
@@ -88,7 +78,7 @@ class ImportCrashTest {
     void killDuringImportsAndDeletions_keepsEveryAnsweredChangeAndTheMaterial() throws Exception {
         List<Subject> subjects = new ArrayList<>();
         AtomicInteger operations = new AtomicInteger();
-        try (ServerProcess first = ServerProcess.start(token, dataDir)) {
+        try (ServerProcess first = ServerProcess.start(tokens.get(), dataDir)) {
             KeyManagementServiceBlockingStub kms = stub(first);
             for (int i = 0; i < KEYS; i++) {
                 Subject subject = new Subject();
@@ -130,10 +120,10 @@ class ImportCrashTest {
         }
         assertThat(operations.get()).as("the kill hit a server under load").isGreaterThan(2 * KEYS);
 
-        try (ServerProcess second = ServerProcess.start(token, dataDir)) {
+        try (ServerProcess second = ServerProcess.start(tokens.get(), dataDir)) {
             assertThat(second.awaitOutput(RECONCILED, Duration.ofSeconds(60))).isTrue();
             KeyManagementServiceBlockingStub kms = stub(second);
-            Set<String> labels = tokenLabels(token);
+            Set<String> labels = tokenLabels(tokens.get());
             Set<String> orphans = reportedOrphans(second.output());
             for (Subject subject : subjects) {
                 KeyState state = kms.describeKey(DescribeKeyRequest.newBuilder().setKeyId(subject.id).build())

@@ -6,7 +6,7 @@ import com.google.protobuf.ByteString;
 import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.MetadataUtils;
-import io.hsmkms.hsm.testing.SoftHsmToken;
+import io.hsmkms.hsm.testing.SoftHsmTokenExtension;
 import io.hsmkms.proto.v1.CreateKeyRequest;
 import io.hsmkms.proto.v1.DecryptRequest;
 import io.hsmkms.proto.v1.EncryptRequest;
@@ -44,9 +44,8 @@ import java.util.stream.Stream;
 import javax.crypto.Cipher;
 import javax.crypto.spec.OAEPParameterSpec;
 import javax.crypto.spec.PSource;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -60,17 +59,8 @@ class NoSecretsInLogsTest {
 
     @TempDir
     static Path dataDir;
-    private static SoftHsmToken token;
-
-    @BeforeAll
-    static void createToken() {
-        token = SoftHsmToken.create();
-    }
-
-    @AfterAll
-    static void deleteToken() {
-        token.close();
-    }
+    @RegisterExtension
+    static final SoftHsmTokenExtension tokens = new SoftHsmTokenExtension();
 
     @Test
     void nothingSecretReachesTheLogOrTheAuditTrail() throws Exception {
@@ -90,7 +80,7 @@ class NoSecretsInLogsTest {
 
         String log;
         byte[][] ciphertext = new byte[1][];
-        try (ServerProcess server = ServerProcess.start(token, dataDir, Map.of("HSMKMS_LOG_LEVEL", "DEBUG",
+        try (ServerProcess server = ServerProcess.start(tokens.get(), dataDir, Map.of("HSMKMS_LOG_LEVEL", "DEBUG",
                 ServerConfig.TOKEN_KEY_FILE, tokenKeyFile.toString(), ServerConfig.IDENTITIES_FILE, identities.toString()))) {
             KeyManagementServiceBlockingStub kms = CrashChecks.stub(server).withInterceptors(bearer(bearer));
             String keyId = kms.createKey(CreateKeyRequest.getDefaultInstance()).getKeyMetadata().getKeyId();
@@ -123,7 +113,7 @@ class NoSecretsInLogsTest {
         assertThat(written).as("the run logged and audited something").contains("rpc=GenerateDataKey", "\"eventName\":\"ImportKeyMaterial\"");
         assertThat(written).contains("level=DEBUG");
 
-        String pin = Files.readString(Path.of(token.settings().get("HSMKMS_PIN_FILE"))).trim();
+        String pin = Files.readString(Path.of(tokens.get().settings().get("HSMKMS_PIN_FILE"))).trim();
         assertThat(written).doesNotContain(pin, bearer, forged, bearer.split("\\.")[2], forged.split("\\.")[2]);
         for (byte[] secret : secrets) {
             assertThat(written).doesNotContain(Base64.getEncoder().encodeToString(secret),
@@ -156,9 +146,9 @@ class NoSecretsInLogsTest {
         }
     }
 
-    private static io.grpc.ClientInterceptor bearer(String token) {
+    private static io.grpc.ClientInterceptor bearer(String credential) {
         Metadata headers = new Metadata();
-        headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
+        headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + credential);
         return MetadataUtils.newAttachHeadersInterceptor(headers);
     }
 

@@ -3,7 +3,7 @@ package io.hsmkms.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
-import io.hsmkms.hsm.testing.SoftHsmToken;
+import io.hsmkms.hsm.testing.SoftHsmTokenExtension;
 import io.hsmkms.proto.v1.CreateKeyRequest;
 import io.hsmkms.proto.v1.DecryptRequest;
 import io.hsmkms.proto.v1.DescribeKeyRequest;
@@ -20,9 +20,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The real server process, stopped and started again on the same data directory and token. */
@@ -31,17 +30,8 @@ class RestartTest {
 
     @TempDir
     static Path dataDir;
-    private static SoftHsmToken token;
-
-    @BeforeAll
-    static void createToken() {
-        token = SoftHsmToken.create();
-    }
-
-    @AfterAll
-    static void deleteToken() {
-        token.close();
-    }
+    @RegisterExtension
+    static final SoftHsmTokenExtension tokens = new SoftHsmTokenExtension();
 
     @Test
     void ciphertextMadeBeforeARestart_decryptsAfterIt_andMetadataIsKept() throws Exception {
@@ -50,7 +40,7 @@ class RestartTest {
         KeyMetadata disabled;
         ByteString blob;
         String firstLog;
-        try (ServerProcess first = ServerProcess.start(token, dataDir)) {
+        try (ServerProcess first = ServerProcess.start(tokens.get(), dataDir)) {
             KeyManagementServiceBlockingStub kms = stub(first);
             key = kms.createKey(CreateKeyRequest.newBuilder().setDescription("survives").build()).getKeyMetadata();
             disabled = kms.createKey(CreateKeyRequest.newBuilder().setDescription("stays off").build()).getKeyMetadata();
@@ -63,7 +53,7 @@ class RestartTest {
         }
         assertThat(Files.isDirectory(dataDir.resolve("metadata"))).isTrue();
 
-        try (ServerProcess second = ServerProcess.start(token, dataDir)) {
+        try (ServerProcess second = ServerProcess.start(tokens.get(), dataDir)) {
             KeyManagementServiceBlockingStub kms = stub(second);
 
             assertThat(kms.decrypt(DecryptRequest.newBuilder().setCiphertextBlob(blob).putAllEncryptionContext(context)
@@ -76,7 +66,7 @@ class RestartTest {
             second.stop();
             String logs = firstLog + second.output();
             assertThat(logs).contains("hsmkms listening on").contains("rpc=Decrypt principal=" + KmsTestServer.ROOT + " status=OK");
-            assertThat(logs).doesNotContain(SECRET).doesNotContain(Files.readString(Path.of(token.settings()
+            assertThat(logs).doesNotContain(SECRET).doesNotContain(Files.readString(Path.of(tokens.get().settings()
                     .get("HSMKMS_PIN_FILE"))));
         }
     }
