@@ -36,8 +36,9 @@ import java.util.regex.Pattern;
  * same token, and a bare gRPC echo server (separate process, same transport and messages). Prints a
  * Markdown report with service/baseline ratios, so the figures hold on a noisy machine.
  *
- * <p>Usage: {@code LoadHarness --data DIR [--seconds 10] [--warmup 3] [--concurrency 1,4,16,64]
- * [--ops encrypt-32,...]}; DIR is prepared by bin/bench (token, PIN file, development PKI).
+ * <p>Usage: {@code LoadHarness --data DIR [--seconds 10] [--warmup 3] [--server-warmup 10]
+ * [--concurrency 1,4,16,64] [--ops encrypt-32,...]}; DIR is prepared by bin/bench (token, PIN file,
+ * development PKI). Before the matrix every operation runs unmeasured for --server-warmup seconds.
  */
 public final class LoadHarness {
     private static final Pattern SERVER_LISTENING = Pattern.compile("hsmkms listening on [^:]+:(\\d+)");
@@ -86,6 +87,12 @@ public final class LoadHarness {
             Workload workload = Workload.prepare(kmsChannel);
             JcaBaseline jca = new JcaBaseline(data.resolve("softhsm/user.pin"), new byte[workload.aadLength()]);
             HttpClient http = HttpClient.newHttpClient();
+            // The JIT must have compiled every path before the first measured cell, else the first
+            // operation of the matrix pays for all of them.
+            double serverWarmup = Double.parseDouble(options.getOrDefault("server-warmup", "10"));
+            for (String op : ops) {
+                ClosedLoop.run(workload.operation(kmsChannel, op), 16, 0, serverWarmup);
+            }
             Report report = new Report(seconds, warmup);
             for (int inFlight : concurrency) {
                 for (String op : ops) {
