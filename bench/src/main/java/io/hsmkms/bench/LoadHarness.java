@@ -7,7 +7,10 @@ import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
+import io.hsmkms.proto.v1.CreateGrantRequest;
 import io.hsmkms.proto.v1.CreateKeyRequest;
+import io.hsmkms.proto.v1.GrantOperation;
+import io.hsmkms.proto.v1.PutKeyPolicyRequest;
 import io.hsmkms.proto.v1.DataKeySpec;
 import io.hsmkms.proto.v1.DecryptRequest;
 import io.hsmkms.proto.v1.EncryptRequest;
@@ -37,8 +40,9 @@ import java.util.regex.Pattern;
  * Markdown report with service/baseline ratios, so the figures hold on a noisy machine.
  *
  * <p>Usage: {@code LoadHarness --data DIR [--seconds 10] [--warmup 3] [--server-warmup 10]
- * [--concurrency 1,4,16,64] [--ops encrypt-32,...]}; DIR is prepared by bin/bench (token, PIN file,
- * development PKI). Before the matrix every operation runs unmeasured for --server-warmup seconds.
+ * [--concurrency 1,4,16,64] [--ops encrypt-32,...] [--keys N] [--policy-bytes B] [--grants G]}; DIR is
+ * prepared by bin/bench (token, PIN file, development PKI). Before the matrix every operation runs
+ * unmeasured for --server-warmup seconds.
  */
 public final class LoadHarness {
     private static final Pattern SERVER_LISTENING = Pattern.compile("hsmkms listening on [^:]+:(\\d+)");
@@ -84,7 +88,9 @@ public final class LoadHarness {
                     .orElseThrow(() -> new IllegalStateException("no metrics port in the server log")).group(1));
             ManagedChannel kmsChannel = channel(pki, server.port());
             ManagedChannel echoChannel = channel(pki, echo.port());
-            Workload workload = Workload.prepare(kmsChannel);
+            Workload workload = Workload.prepare(kmsChannel, Integer.parseInt(options.getOrDefault("keys", "1")),
+                    Integer.parseInt(options.getOrDefault("policy-bytes", "0")),
+                    Integer.parseInt(options.getOrDefault("grants", "0")));
             JcaBaseline jca = new JcaBaseline(data.resolve("softhsm/user.pin"), new byte[workload.aadLength()]);
             HttpClient http = HttpClient.newHttpClient();
             // The JIT must have compiled every path before the first measured cell, else the first
@@ -167,17 +173,48 @@ public final class LoadHarness {
         }
     }
 
-    /** The key and prepared requests every run uses. */
-    record Workload(String keyId, Map<Integer, ByteString> blobs) {
-        static Workload prepare(ManagedChannel channel) {
+    /**
+     * The keys and prepared requests every run uses. Scaling knobs: Encrypt spreads its calls over
+     * {@code keys} keys; every key gets a key policy of about {@code policyBytes} (0: the default
+     * policy) whose only statement that matches comes last; the first key gets {@code grants} grants
+     * for other principals (they are read on every grant-capable call).
+     */
+    record Workload(String keyId, List<String> keyIds, Map<Integer, ByteString> blobs, AtomicLong next) {
+        static Workload prepare(ManagedChannel channel, int keys, int policyBytes, int grants) {
             var kms = KeyManagementServiceGrpc.newBlockingStub(channel);
-            String keyId = kms.createKey(CreateKeyRequest.newBuilder().setDescription("load harness").build())
-                    .getKeyMetadata().getKeyId();
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < keys; i++) {
+                String id = kms.createKey(CreateKeyRequest.newBuilder().setDescription("load harness").build())
+                        .getKeyMetadata().getKeyId();
+                if (policyBytes > 0) {
+                    kms.putKeyPolicy(PutKeyPolicyRequest.newBuilder().setKeyId(id).setPolicyName("default")
+                            .setPolicy(policy(policyBytes)).build());
+                }
+                ids.add(id);
+            }
+            for (int g = 0; g < grants; g++) {
+                kms.createGrant(CreateGrantRequest.newBuilder().setKeyId(ids.getFirst())
+                        .setGranteePrincipal("arn:hsmkms:iam::111122223333:role/grantee-" + g)
+                        .addOperations(GrantOperation.GRANT_OPERATION_DECRYPT).build());
+            }
             Map<Integer, ByteString> blobs = new LinkedHashMap<>();
             for (int size : new int[] {32, 4096}) {
-                blobs.put(size, kms.encrypt(encrypt(keyId, size)).getCiphertextBlob());
+                blobs.put(size, kms.encrypt(encrypt(ids.getFirst(), size)).getCiphertextBlob());
             }
-            return new Workload(keyId, blobs);
+            return new Workload(ids.getFirst(), List.copyOf(ids), blobs, new AtomicLong());
+        }
+
+        /** A key policy of about {@code bytes}: conditional statements for other roles, then the root's. */
+        private static String policy(int bytes) {
+            StringBuilder json = new StringBuilder("{\"Version\":\"2012-10-17\",\"Statement\":[");
+            for (int i = 0; json.length() < bytes - 200; i++) {
+                json.append("{\"Sid\":\"Team").append(i).append("\",\"Effect\":\"Allow\",\"Principal\":{\"AWS\":")
+                        .append("\"arn:hsmkms:iam::111122223333:role/team-").append(i).append("\"},\"Action\":\"kms:Decrypt\",")
+                        .append("\"Resource\":\"*\",\"Condition\":{\"StringLike\":{\"kms:EncryptionContext:tenant\":\"t-")
+                        .append(i).append("-*\"}}},");
+            }
+            return json.append("{\"Sid\":\"Root\",\"Effect\":\"Allow\",\"Principal\":{\"AWS\":")
+                    .append("\"arn:hsmkms:iam::111122223333:root\"},\"Action\":\"kms:*\",\"Resource\":\"*\"}]}").toString();
         }
 
         /** The service's AAD is its 34-byte header plus the canonical context; the naive path gets as many bytes. */
@@ -198,8 +235,9 @@ public final class LoadHarness {
             int size = payloadSize(op);
             return switch (op.replaceAll("-\\d+$", "")) {
                 case "encrypt" -> {
-                    EncryptRequest request = encrypt(keyId, size);
-                    yield done -> stub.encrypt(request, observer(done));
+                    List<EncryptRequest> requests = keyIds.stream().map(id -> encrypt(id, size)).toList();
+                    yield done -> stub.encrypt(requests.get((int) (next.getAndIncrement() % requests.size())),
+                            observer(done));
                 }
                 case "decrypt" -> {
                     DecryptRequest request = DecryptRequest.newBuilder().setCiphertextBlob(blobs.get(size))

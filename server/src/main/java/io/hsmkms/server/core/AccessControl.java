@@ -46,7 +46,8 @@ public final class AccessControl {
             context.putAll("kms:EncryptionContextKeys", new ArrayList<>(encryptionContext.keySet()));
         }
         extraKeys.accept(context);
-        List<Grant> keyGrants = GrantOperation.forAction(action).isPresent() ? grants.forKey(key.id()) : List.of();
+        java.util.function.Supplier<List<Grant>> keyGrants = GrantOperation.forAction(action).isPresent()
+                ? () -> grants.forKey(key.id()) : List::of;
         Authorizer.KeyDecision decision = authorizer.decideKeyAction(caller, action, key.accountId(), names.arn(key),
                 policies.of(key), context.build(), keyGrants, encryptionContext == null ? Map.of() : encryptionContext);
         CallNotes.encryptionContext(key, encryptionContext);

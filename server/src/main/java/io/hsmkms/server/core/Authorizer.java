@@ -39,11 +39,17 @@ public final class Authorizer {
     public boolean allowsKeyAction(Principal caller, String action, String keyAccount, String keyArn,
                                    PolicyDocument keyPolicy, ConditionContext context, List<Grant> grants,
                                    Map<String, String> encryptionContext) {
-        return decideKeyAction(caller, action, keyAccount, keyArn, keyPolicy, context, grants, encryptionContext).allowed();
+        return decideKeyAction(caller, action, keyAccount, keyArn, keyPolicy, context, () -> grants, encryptionContext)
+                .allowed();
     }
 
+    /**
+     * @param grants the key's grants, asked for only when no policy allows the request: most calls are
+     *               allowed by policy, and a key may carry up to 50,000 grants
+     */
     public KeyDecision decideKeyAction(Principal caller, String action, String keyAccount, String keyArn,
-                                       PolicyDocument keyPolicy, ConditionContext context, List<Grant> grants,
+                                       PolicyDocument keyPolicy, ConditionContext context,
+                                       java.util.function.Supplier<List<Grant>> grants,
                                        Map<String, String> encryptionContext) {
         AccessRequest request = new AccessRequest(caller.arn(), action, keyArn, context);
         Decision byKeyPolicy = keyPolicy.evaluate(request);
@@ -65,7 +71,7 @@ public final class Authorizer {
             return KeyDecision.BY_POLICY;
         }
         return GrantOperation.forAction(action)
-                .flatMap(op -> grants.stream().filter(g -> g.allows(caller.arn(), op, encryptionContext)).findFirst())
+                .flatMap(op -> grants.get().stream().filter(g -> g.allows(caller.arn(), op, encryptionContext)).findFirst())
                 .map(g -> new KeyDecision(true, g.grantId()))
                 .orElse(KeyDecision.DENIED);
     }
