@@ -179,7 +179,7 @@ public final class LoadHarness {
      * policy) whose only statement that matches comes last; the first key gets {@code grants} grants
      * for other principals (they are read on every grant-capable call).
      */
-    record Workload(String keyId, List<String> keyIds, Map<Integer, ByteString> blobs, AtomicLong next) {
+    record Workload(List<String> keyIds, Map<Integer, ByteString> blobs, AtomicLong next) {
         static Workload prepare(ManagedChannel channel, int keys, int policyBytes, int grants) {
             var kms = KeyManagementServiceGrpc.newBlockingStub(channel);
             List<String> ids = new ArrayList<>();
@@ -201,7 +201,7 @@ public final class LoadHarness {
             for (int size : new int[] {32, 4096}) {
                 blobs.put(size, kms.encrypt(encrypt(ids.getFirst(), size)).getCiphertextBlob());
             }
-            return new Workload(ids.getFirst(), List.copyOf(ids), blobs, new AtomicLong());
+            return new Workload(List.copyOf(ids), blobs, new AtomicLong());
         }
 
         /** A key policy of about {@code bytes}: conditional statements for other roles, then the root's. */
@@ -245,13 +245,13 @@ public final class LoadHarness {
                     yield done -> stub.decrypt(request, observer(done));
                 }
                 case "generate-data-key" -> {
-                    GenerateDataKeyRequest request = GenerateDataKeyRequest.newBuilder().setKeyId(keyId)
+                    GenerateDataKeyRequest request = GenerateDataKeyRequest.newBuilder().setKeyId(keyIds.getFirst())
                             .setKeySpec(DataKeySpec.DATA_KEY_SPEC_AES_256).putAllEncryptionContext(CONTEXT).build();
                     yield done -> stub.generateDataKey(request, observer(done));
                 }
                 case "re-encrypt" -> {
                     ReEncryptRequest request = ReEncryptRequest.newBuilder().setCiphertextBlob(blobs.get(size))
-                            .putAllSourceEncryptionContext(CONTEXT).setDestinationKeyId(keyId)
+                            .putAllSourceEncryptionContext(CONTEXT).setDestinationKeyId(keyIds.getFirst())
                             .putAllDestinationEncryptionContext(CONTEXT).build();
                     yield done -> stub.reEncrypt(request, observer(done));
                 }
@@ -261,7 +261,7 @@ public final class LoadHarness {
 
         /** The same request as Encrypt, to a server that only answers. */
         ClosedLoop.Operation echo(ManagedChannel channel, String op) {
-            EncryptRequest request = encrypt(keyId, payloadSize(op));
+            EncryptRequest request = encrypt(keyIds.getFirst(), payloadSize(op));
             return done -> ClientCalls.asyncUnaryCall(channel.newCall(EchoServer.ENCRYPT, CallOptions.DEFAULT), request,
                     observer(done));
         }

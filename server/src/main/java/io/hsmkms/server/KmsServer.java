@@ -69,7 +69,6 @@ public final class KmsServer implements AutoCloseable {
     private final ObservedHsm hsm;
     /** Per node, so nodes sharing a token never race to create the same label. */
     private final HsmKeyRef probeKey;
-    private final MeterRegistry meters;
     private final MetadataStore store;
     private final Duration healthInterval;
     private final Map<KeyState, AtomicLong> keysByState = new EnumMap<>(KeyState.class);
@@ -115,7 +114,6 @@ public final class KmsServer implements AutoCloseable {
                      KeyNames names, String nodeId, Security security, Limits limits, Clock clock) {
         this.hsm = new ObservedHsm(rawHsm, meters);
         this.probeKey = new HsmKeyRef(PROBE_KEY_PREFIX + nodeId);
-        this.meters = meters;
         this.store = store;
         this.healthInterval = limits.healthInterval();
         ObservedHsm hsm = this.hsm;
