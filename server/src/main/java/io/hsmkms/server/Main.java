@@ -14,7 +14,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.hsmkms.server.auth.BearerTokens;
 import io.hsmkms.server.auth.IdentityRegistry;
 import io.hsmkms.server.core.KeyNames;
-import io.hsmkms.server.store.JdbcKeyRepository;
+import io.hsmkms.server.store.CachingMetadataStore;
 import io.hsmkms.server.store.StoreException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -50,10 +50,10 @@ public final class Main {
             System.exit(2);
             return;
         }
-        JdbcKeyRepository repository;
+        CachingMetadataStore repository;
         try {
             repository = config.embeddedDatabase()
-                    ? JdbcKeyRepository.embedded(config.dataDir()) : JdbcKeyRepository.postgres(config.database());
+                    ? CachingMetadataStore.embedded(config.dataDir()) : CachingMetadataStore.postgres(config.database());
         } catch (StoreException | IllegalArgumentException e) {
             // Says which store and why (the driver's reason: host unreachable, authentication failed),
             // never the password.
@@ -88,6 +88,11 @@ public final class Main {
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new JvmMemoryMetrics().bindTo(meters);
         new ProcessorMetrics().bindTo(meters);
+        CachingMetadataStore cache = repository;
+        io.micrometer.core.instrument.FunctionCounter.builder("hsmkms.metadata.key.reads", cache, CachingMetadataStore::hits)
+                .tag("result", "cached").description("Key reads answered from the node's metadata cache").register(meters);
+        io.micrometer.core.instrument.FunctionCounter.builder("hsmkms.metadata.key.reads", cache, CachingMetadataStore::misses)
+                .tag("result", "loaded").description("Key reads that loaded the key from the database").register(meters);
         MetricsEndpoint metrics = config.metricsAddress() == null ? null
                 : MetricsEndpoint.start(config.metricsAddress(), meters);
         KmsServer server = new KmsServer(transport, hsm, repository, audit, meters, new KeyNames(config.region()), nodeId,

@@ -153,6 +153,19 @@ public final class JdbcKeyRepository implements MetadataStore {
     }
 
     @Override
+    public java.util.OptionalLong revision(UUID id) {
+        try (Connection connection = dataSource.getConnection();
+             PreparedStatement query = connection.prepareStatement("SELECT revision FROM cmk WHERE id = ?")) {
+            query.setString(1, id.toString());
+            try (ResultSet rs = query.executeQuery()) {
+                return rs.next() ? java.util.OptionalLong.of(rs.getLong(1)) : java.util.OptionalLong.empty();
+            }
+        } catch (SQLException e) {
+            throw new StoreException("read key revision", e);
+        }
+    }
+
+    @Override
     public Page list(String accountId, int limit, UUID after) {
         if (limit < 1 || limit > 1000) {
             throw new IllegalArgumentException("limit must be 1..1000");

@@ -14,6 +14,9 @@ public interface KeyRepository extends AutoCloseable {
 
     Optional<ManagedKey> find(UUID id);
 
+    /** The stored revision of a key, or empty if there is no such key: one row, no versions or tags. */
+    java.util.OptionalLong revision(UUID id);
+
     /**
      * Keys of one account ordered by id (lowercase canonical UUID text order), starting after
      * {@code after} when it is not null. {@code limit} is 1..1000.

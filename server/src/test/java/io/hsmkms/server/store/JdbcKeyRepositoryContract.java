@@ -38,14 +38,14 @@ import org.junit.jupiter.api.Test;
 abstract class JdbcKeyRepositoryContract {
     private static final String ACCOUNT = "111122223333";
 
-    private JdbcKeyRepository repository;
-    private final List<JdbcKeyRepository> opened = new ArrayList<>();
+    private MetadataStore repository;
+    private final List<MetadataStore> opened = new ArrayList<>();
 
     /** Prepares an empty database for one test. */
     abstract void createDatabase() throws Exception;
 
     /** A new repository (own pool) on this test's database; may be called several times per test. */
-    abstract JdbcKeyRepository openRepository();
+    abstract MetadataStore openRepository();
 
     @BeforeEach
     void open() throws Exception {
@@ -55,11 +55,11 @@ abstract class JdbcKeyRepositoryContract {
 
     @AfterEach
     void close() {
-        opened.forEach(JdbcKeyRepository::close);
+        opened.forEach(MetadataStore::close);
     }
 
-    private JdbcKeyRepository another() {
-        JdbcKeyRepository r = openRepository();
+    private MetadataStore another() {
+        MetadataStore r = openRepository();
         opened.add(r);
         return r;
     }
@@ -209,8 +209,39 @@ abstract class JdbcKeyRepositoryContract {
     }
 
     @Test
+    void revision_followsUpdates_andIsEmptyForUnknownOrDeletedKeys() {
+        ManagedKey stored = repository.insert(key(UUID.randomUUID(), ACCOUNT));
+        assertThat(repository.revision(stored.id())).hasValue(0);
+
+        repository.update(stored.withDescription("changed"));
+        assertThat(repository.revision(stored.id())).hasValue(1);
+
+        repository.deleteKey(stored.id());
+        assertThat(repository.revision(stored.id())).isEmpty();
+        assertThat(repository.revision(UUID.randomUUID())).isEmpty();
+    }
+
+    @Test
+    void twoNodes_aChangeOnOne_isWhatTheOtherReadsNext() {
+        MetadataStore nodeB = another();
+        ManagedKey stored = repository.insert(key(UUID.randomUUID(), ACCOUNT));
+        assertThat(nodeB.find(stored.id())).contains(stored);
+
+        ManagedKey disabled = repository.update(stored.withState(KeyState.DISABLED).withTags(Map.of("env", "prod")));
+        assertThat(nodeB.find(stored.id())).contains(disabled);
+
+        ManagedKey rotated = repository.update(disabled.withNewVersion(
+                new KeyVersion(2, "hsmkms/" + stored.id() + "/2", Instant.parse("2026-02-01T00:00:00Z")),
+                ManagedKey.Rotation.OFF));
+        assertThat(nodeB.find(stored.id()).orElseThrow().versions()).isEqualTo(rotated.versions());
+
+        repository.deleteKey(stored.id());
+        assertThat(nodeB.find(stored.id())).isEmpty();
+    }
+
+    @Test
     void twoNodes_updatingFromTheSameRevision_oneWins_theOtherGetsConcurrentUpdate() {
-        JdbcKeyRepository nodeB = another();
+        MetadataStore nodeB = another();
         ManagedKey stored = repository.insert(key(UUID.randomUUID(), ACCOUNT));
         ManagedKey seenByA = repository.find(stored.id()).orElseThrow();
         ManagedKey seenByB = nodeB.find(stored.id()).orElseThrow();
@@ -224,13 +255,13 @@ abstract class JdbcKeyRepositoryContract {
 
     @Test
     void concurrentReadModifyWrite_fromTwoPools_losesNoUpdate() throws Exception {
-        JdbcKeyRepository nodeB = another();
+        MetadataStore nodeB = another();
         UUID id = repository.insert(key(UUID.randomUUID(), ACCOUNT).withDescription("0")).id();
         int threadsPerNode = 4;
         int incrementsPerThread = 10;
         AtomicInteger conflicts = new AtomicInteger();
         List<Callable<Void>> workers = new ArrayList<>();
-        for (JdbcKeyRepository node : List.of(repository, nodeB)) {
+        for (MetadataStore node : List.of(repository, nodeB)) {
             for (int t = 0; t < threadsPerNode; t++) {
                 workers.add(() -> {
                     for (int i = 0; i < incrementsPerThread; i++) {
@@ -261,10 +292,10 @@ abstract class JdbcKeyRepositoryContract {
 
     @Test
     void concurrentRotations_fromTwoPools_addExactlyOneVersion() throws Exception {
-        JdbcKeyRepository nodeB = another();
+        MetadataStore nodeB = another();
         ManagedKey stored = repository.insert(key(UUID.randomUUID(), ACCOUNT));
         List<Callable<Boolean>> rotations = new ArrayList<>();
-        for (JdbcKeyRepository node : List.of(repository, nodeB, repository, nodeB)) {
+        for (MetadataStore node : List.of(repository, nodeB, repository, nodeB)) {
             rotations.add(() -> {
                 String label = "hsmkms/" + stored.id() + "/2/" + UUID.randomUUID();
                 try {
@@ -298,12 +329,12 @@ abstract class JdbcKeyRepositoryContract {
 
     @Test
     void concurrentCreateAlias_withOneName_exactlyOneSucceeds_theOthersSeeItExists() throws Exception {
-        JdbcKeyRepository nodeB = another();
+        MetadataStore nodeB = another();
         UUID keyId = repository.insert(key(UUID.randomUUID(), ACCOUNT)).id();
         Instant now = Instant.parse("2026-01-01T00:00:00Z");
         List<Callable<Boolean>> inserts = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
-            JdbcKeyRepository node = i % 2 == 0 ? repository : nodeB;
+            MetadataStore node = i % 2 == 0 ? repository : nodeB;
             inserts.add(() -> node.insertAlias(new Alias(ACCOUNT, "alias/shared", keyId, now, now)));
         }
 
@@ -315,12 +346,12 @@ abstract class JdbcKeyRepositoryContract {
 
     @Test
     void concurrentCreateGrant_fromTwoPools_neverExceedsTheLimit() throws Exception {
-        JdbcKeyRepository nodeB = another();
+        MetadataStore nodeB = another();
         UUID keyId = repository.insert(key(UUID.randomUUID(), ACCOUNT)).id();
         int limit = 5;
         List<Callable<Boolean>> inserts = new ArrayList<>();
         for (int i = 0; i < 16; i++) {
-            JdbcKeyRepository node = i % 2 == 0 ? repository : nodeB;
+            MetadataStore node = i % 2 == 0 ? repository : nodeB;
             String grantId = "grant-" + i;
             inserts.add(() -> {
                 try {

@@ -16,7 +16,7 @@ class JdbcKeyRepositoryH2Test extends JdbcKeyRepositoryContract {
     }
 
     @Override
-    JdbcKeyRepository openRepository() {
+    MetadataStore openRepository() {
         return JdbcKeyRepository.embedded(dataDir);
     }
 }

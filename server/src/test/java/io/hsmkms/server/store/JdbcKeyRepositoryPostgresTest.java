@@ -27,7 +27,7 @@ class JdbcKeyRepositoryPostgresTest extends JdbcKeyRepositoryContract {
     }
 
     @Override
-    JdbcKeyRepository openRepository() {
+    MetadataStore openRepository() {
         return JdbcKeyRepository.postgres(database);
     }
 }

@@ -18,7 +18,7 @@ import io.hsmkms.server.KmsServer;
 import io.hsmkms.server.ServerConfig;
 import io.hsmkms.server.auth.IdentityRegistry;
 import io.hsmkms.server.core.KeyNames;
-import io.hsmkms.server.store.JdbcKeyRepository;
+import io.hsmkms.server.store.CachingMetadataStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -40,7 +40,7 @@ public final class KmsTestServer implements AutoCloseable {
     private final Path dataDir;
     private final CountingHsm hsm;
     private final OffsetClock clock = new OffsetClock();
-    private final JdbcKeyRepository repository;
+    private final CachingMetadataStore repository;
     private final HashChainedFileTrail audit;
     private final PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final MetricsEndpoint metrics;
@@ -52,7 +52,7 @@ public final class KmsTestServer implements AutoCloseable {
         this.token = token;
         this.dataDir = dataDir;
         this.hsm = new CountingHsm(SunPkcs11Hsm.open(token.config()));
-        this.repository = JdbcKeyRepository.embedded(dataDir);
+        this.repository = CachingMetadataStore.embedded(dataDir);
         this.audit = HashChainedFileTrail.open(HashChainedFileTrail.Settings.defaults(auditDir(dataDir)),
                 hsm.signer(HashChainedFileTrail.signingKeyLabel(NODE_ID)), clock);
         this.metrics = MetricsEndpoint.start(new InetSocketAddress("127.0.0.1", 0), meters);

@@ -1,0 +1,295 @@
+package io.hsmkms.server.store;
+
+import io.hsmkms.server.core.Alias;
+import io.hsmkms.server.core.EncryptionCounter;
+import io.hsmkms.server.core.Grant;
+import io.hsmkms.server.core.KeyState;
+import io.hsmkms.server.core.KeyVersion;
+import io.hsmkms.server.core.ManagedKey;
+import java.time.Instant;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Keeps keys read by id in memory, because every data-plane call reads its key (row, versions, tags) and the
+ * metadata store was a fifth of the server's CPU per call. A key's stored form is fully named by its id and its
+ * revision: every change to the row, its versions or its tags goes through {@link #update} and raises the revision.
+ *
+ * <p>How a cached key is trusted depends on who else writes the database:
+ * <ul>
+ * <li>{@link Sharing#EXCLUSIVE}: this process is the database's only user (the embedded H2 file is locked by
+ * the process that opens it). Every change passes through this object, which drops the entry after the commit;
+ * reads of a cached key do not touch the database.
+ * <li>{@link Sharing#SHARED}: other nodes write the same database. Each read asks the database for the key's
+ * revision (one indexed single-row query instead of three) and reloads when it moved, so a change made on
+ * another node applies to the next call here, as without the cache.
+ * </ul>
+ * Grants and aliases are not cached. The cache is bounded by an estimate of its entries' size.
+ */
+public final class CachingMetadataStore implements MetadataStore {
+    /** Who else writes the database. */
+    public enum Sharing { EXCLUSIVE, SHARED }
+
+    /** Default bound: about 64 MiB of cached keys (tens of thousands with the default policy). */
+    public static final long DEFAULT_MAX_BYTES = 64L << 20;
+
+    private final MetadataStore store;
+    private final Sharing sharing;
+    private final long maxBytes;
+    private final ConcurrentHashMap<UUID, ManagedKey> keys = new ConcurrentHashMap<>();
+    private final AtomicLong bytes = new AtomicLong();
+    /**
+     * Raised after every committed write. A reader that saw it change while it loaded does not cache what it
+     * loaded: the row may have changed (or gone) after the read and before the writer dropped the entry.
+     */
+    private final AtomicLong writes = new AtomicLong();
+    private final LongAdder hits = new LongAdder();
+    private final LongAdder misses = new LongAdder();
+
+    public CachingMetadataStore(MetadataStore store, Sharing sharing, long maxBytes) {
+        if (maxBytes < 0) {
+            throw new IllegalArgumentException("maxBytes must not be negative");
+        }
+        this.store = store;
+        this.sharing = sharing;
+        this.maxBytes = maxBytes;
+    }
+
+    /** The embedded H2 store in {@code dataDir}: this process holds its file lock, so the cache is exclusive. */
+    public static CachingMetadataStore embedded(java.nio.file.Path dataDir) {
+        return new CachingMetadataStore(JdbcKeyRepository.embedded(dataDir), Sharing.EXCLUSIVE, DEFAULT_MAX_BYTES);
+    }
+
+    /** A PostgreSQL store that other nodes may share: every cached read is checked against the stored revision. */
+    public static CachingMetadataStore postgres(ExternalDatabase database) {
+        return new CachingMetadataStore(JdbcKeyRepository.postgres(database), Sharing.SHARED, DEFAULT_MAX_BYTES);
+    }
+
+    @Override
+    public Optional<ManagedKey> find(UUID id) {
+        ManagedKey cached = keys.get(id);
+        if (cached != null) {
+            if (sharing == Sharing.EXCLUSIVE) {
+                hits.increment();
+                return Optional.of(cached);
+            }
+            OptionalLong revision = store.revision(id);
+            if (revision.isPresent() && revision.getAsLong() == cached.revision()) {
+                hits.increment();
+                return Optional.of(cached);
+            }
+            drop(id, cached);
+        }
+        misses.increment();
+        long before = writes.get();
+        Optional<ManagedKey> loaded = store.find(id);
+        loaded.ifPresent(key -> remember(key, before));
+        return loaded;
+    }
+
+    /** Cached reads answered without loading the key (for metrics and tests). */
+    public long hits() {
+        return hits.sum();
+    }
+
+    /** Reads that loaded the key from the database. */
+    public long misses() {
+        return misses.sum();
+    }
+
+    /** The estimated size of what is cached now (see {@link #weight}). */
+    long cachedBytes() {
+        return bytes.get();
+    }
+
+    private void remember(ManagedKey key, long writesBefore) {
+        long weight = weight(key);
+        if (weight > maxBytes) {
+            return;
+        }
+        // compute() makes the check and the put one step for this id, so a writer's drop cannot fall between them.
+        keys.compute(key.id(), (id, old) -> {
+            if (writes.get() != writesBefore || (old != null && old.revision() >= key.revision())) {
+                return old;
+            }
+            bytes.addAndGet(weight - (old == null ? 0 : weight(old)));
+            return key;
+        });
+        evictOverBudget();
+    }
+
+    private void evictOverBudget() {
+        Iterator<Map.Entry<UUID, ManagedKey>> entries = keys.entrySet().iterator();
+        // Any entry will do: the map's order is unrelated to use, and a dropped key is one load away.
+        while (bytes.get() > maxBytes && entries.hasNext()) {
+            Map.Entry<UUID, ManagedKey> entry = entries.next();
+            drop(entry.getKey(), entry.getValue());
+        }
+    }
+
+    private void drop(UUID id, ManagedKey expected) {
+        if (keys.remove(id, expected)) {
+            bytes.addAndGet(-weight(expected));
+        }
+    }
+
+    private void dropAfterWrite(UUID id) {
+        writes.incrementAndGet();
+        ManagedKey old = keys.remove(id);
+        if (old != null) {
+            bytes.addAndGet(-weight(old));
+        }
+    }
+
+    /** A rough size in bytes: object overhead plus the strings that vary (policy, tags, labels). */
+    static long weight(ManagedKey key) {
+        long size = 512 + (key.policy() == null ? 0 : key.policy().length())
+                + (key.description() == null ? 0 : key.description().length());
+        for (Map.Entry<String, String> tag : key.tags().entrySet()) {
+            size += 96 + tag.getKey().length() + tag.getValue().length();
+        }
+        for (KeyVersion version : key.versions()) {
+            size += 160 + version.hsmLabel().length();
+        }
+        return size;
+    }
+
+    // Writes: the database first, then the entry goes (see `writes`).
+
+    @Override
+    public ManagedKey insert(ManagedKey key) {
+        try {
+            return store.insert(key);
+        } finally {
+            dropAfterWrite(key.id());
+        }
+    }
+
+    @Override
+    public ManagedKey update(ManagedKey changed) {
+        try {
+            return store.update(changed);
+        } finally {
+            dropAfterWrite(changed.id());
+        }
+    }
+
+    @Override
+    public void deleteKey(UUID id) {
+        try {
+            store.deleteKey(id);
+        } finally {
+            dropAfterWrite(id);
+        }
+    }
+
+    // Everything else is read or written as it is.
+
+    @Override
+    public OptionalLong revision(UUID id) {
+        return store.revision(id);
+    }
+
+    @Override
+    public Page list(String accountId, int limit, UUID after) {
+        return store.list(accountId, limit, after);
+    }
+
+    @Override
+    public Map<KeyState, Long> countByState() {
+        return store.countByState();
+    }
+
+    @Override
+    public List<ManagedKey> dueForDeletion(Instant now, int limit) {
+        return store.dueForDeletion(now, limit);
+    }
+
+    @Override
+    public List<ManagedKey> scan(UUID after, int limit) {
+        return store.scan(after, limit);
+    }
+
+    @Override
+    public List<ManagedKey> dueForRotation(Instant now, int limit) {
+        return store.dueForRotation(now, limit);
+    }
+
+    @Override
+    public void addEncryptions(Map<EncryptionCounter.VersionId, Long> counts) {
+        store.addEncryptions(counts);
+    }
+
+    @Override
+    public List<ManagedKey> overEncryptionBound(long bound, int limit) {
+        return store.overEncryptionBound(bound, limit);
+    }
+
+    @Override
+    public List<ManagedKey> importedMaterialExpired(Instant now, int limit) {
+        return store.importedMaterialExpired(now, limit);
+    }
+
+    @Override
+    public void insertGrant(Grant grant, int maxPerKey) {
+        store.insertGrant(grant, maxPerKey);
+    }
+
+    @Override
+    public List<Grant> forKey(UUID keyId) {
+        return store.forKey(keyId);
+    }
+
+    @Override
+    public List<Grant> retirableBy(String retiringPrincipal) {
+        return store.retirableBy(retiringPrincipal);
+    }
+
+    @Override
+    public Optional<Grant> find(UUID keyId, String grantId) {
+        return store.find(keyId, grantId);
+    }
+
+    @Override
+    public boolean deleteGrant(UUID keyId, String grantId) {
+        return store.deleteGrant(keyId, grantId);
+    }
+
+    @Override
+    public boolean insertAlias(Alias alias) {
+        return store.insertAlias(alias);
+    }
+
+    @Override
+    public Optional<Alias> findAlias(String accountId, String name) {
+        return store.findAlias(accountId, name);
+    }
+
+    @Override
+    public boolean retargetAlias(String accountId, String name, UUID keyId, Instant now) {
+        return store.retargetAlias(accountId, name, keyId, now);
+    }
+
+    @Override
+    public boolean deleteAlias(String accountId, String name) {
+        return store.deleteAlias(accountId, name);
+    }
+
+    @Override
+    public List<Alias> listAliases(String accountId, UUID keyId, String afterName, int limit) {
+        return store.listAliases(accountId, keyId, afterName, limit);
+    }
+
+    @Override
+    public void close() {
+        keys.clear();
+        store.close();
+    }
+}

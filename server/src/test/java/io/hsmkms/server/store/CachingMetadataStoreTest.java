@@ -1,0 +1,164 @@
+package io.hsmkms.server.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.hsmkms.server.core.KeyOrigin;
+import io.hsmkms.server.core.KeySpec;
+import io.hsmkms.server.core.KeyState;
+import io.hsmkms.server.core.KeyUsage;
+import io.hsmkms.server.core.KeyVersion;
+import io.hsmkms.server.core.ManagedKey;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The cache in its exclusive mode (the embedded store): one process, every write through it, on a real H2 file. */
+class CachingMetadataStoreTest {
+    private static final String ACCOUNT = "111122223333";
+
+    @TempDir
+    Path dataDir;
+    private JdbcKeyRepository database;
+    private CachingMetadataStore cache;
+
+    @BeforeEach
+    void open() {
+        database = JdbcKeyRepository.embedded(dataDir);
+        cache = new CachingMetadataStore(database, CachingMetadataStore.Sharing.EXCLUSIVE,
+                CachingMetadataStore.DEFAULT_MAX_BYTES);
+    }
+
+    @AfterEach
+    void close() {
+        cache.close();
+    }
+
+    @Test
+    void aKeyReadOnce_isServedWithoutTheDatabase() {
+        ManagedKey stored = cache.insert(key(UUID.randomUUID()));
+        assertThat(cache.find(stored.id())).contains(stored);
+        assertThat(cache.misses()).isEqualTo(1);
+
+        database.close();
+
+        assertThat(cache.find(stored.id())).as("answered with the pool closed").contains(stored);
+        assertThat(cache.hits()).isEqualTo(1);
+    }
+
+    @Test
+    void writes_areReadBackAtOnce() {
+        ManagedKey stored = cache.insert(key(UUID.randomUUID()));
+        cache.find(stored.id());
+
+        ManagedKey disabled = cache.update(stored.withState(KeyState.DISABLED).withTags(Map.of("env", "prod")));
+        assertThat(cache.find(stored.id())).contains(disabled);
+
+        ManagedKey rotated = cache.update(disabled.withNewVersion(
+                new KeyVersion(2, "hsmkms/" + stored.id() + "/2", Instant.parse("2026-02-01T00:00:00Z")),
+                ManagedKey.Rotation.OFF));
+        assertThat(cache.find(stored.id())).contains(rotated);
+
+        cache.deleteKey(stored.id());
+        assertThat(cache.find(stored.id())).isEmpty();
+    }
+
+    @Test
+    void aLostUpdate_leavesTheWinnerCached() {
+        ManagedKey stored = cache.insert(key(UUID.randomUUID()));
+        cache.find(stored.id());
+        ManagedKey winner = cache.update(stored.withState(KeyState.DISABLED));
+
+        assertThatThrownBy(() -> cache.update(stored.withDescription("late")))
+                .isInstanceOf(ConcurrentUpdateException.class);
+
+        assertThat(cache.find(stored.id())).contains(winner);
+    }
+
+    @Test
+    void readersRacingWriters_neverSeeARevisionGoBack_andEndOnTheStoredKey() throws Exception {
+        ManagedKey stored = cache.insert(key(UUID.randomUUID()));
+        AtomicBoolean writing = new AtomicBoolean(true);
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<Integer>> writers = new ArrayList<>();
+            for (int w = 0; w < 4; w++) {
+                int writer = w;
+                writers.add(pool.submit(() -> {
+                    int done = 0;
+                    while (done < 50) {
+                        ManagedKey current = cache.find(stored.id()).orElseThrow();
+                        try {
+                            cache.update(current.withDescription("writer " + writer + " change " + done));
+                            done++;
+                        } catch (ConcurrentUpdateException lost) {
+                            // another writer got there first: read again
+                        }
+                    }
+                    return done;
+                }));
+            }
+            List<Future<Long>> readers = new ArrayList<>();
+            for (int r = 0; r < 4; r++) {
+                readers.add(pool.submit(() -> {
+                    long last = -1;
+                    while (writing.get()) {
+                        long revision = cache.find(stored.id()).orElseThrow().revision();
+                        assertThat(revision).isGreaterThanOrEqualTo(last);
+                        last = revision;
+                    }
+                    return last;
+                }));
+            }
+            for (Future<Integer> writer : writers) {
+                assertThat(writer.get(60, TimeUnit.SECONDS)).isEqualTo(50);
+            }
+            writing.set(false);
+            for (Future<Long> reader : readers) {
+                reader.get(10, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+
+        ManagedKey inDatabase = database.find(stored.id()).orElseThrow();
+        assertThat(inDatabase.revision()).isEqualTo(200);
+        assertThat(cache.find(stored.id())).contains(inDatabase);
+    }
+
+    @Test
+    void theCacheStaysWithinItsBudget_andEveryKeyStillReads() {
+        long budget = 3 * CachingMetadataStore.weight(key(UUID.randomUUID()));
+        CachingMetadataStore small = new CachingMetadataStore(database, CachingMetadataStore.Sharing.EXCLUSIVE, budget);
+        List<ManagedKey> keys = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            keys.add(small.insert(key(UUID.randomUUID())));
+        }
+        for (int round = 0; round < 2; round++) {
+            for (ManagedKey key : keys) {
+                assertThat(small.find(key.id())).contains(key);
+                assertThat(small.cachedBytes()).isBetween(1L, budget);
+            }
+        }
+        assertThat(small.hits()).as("some reads were cached").isPositive();
+    }
+
+    private static ManagedKey key(UUID id) {
+        Instant now = Instant.parse("2026-01-01T00:00:00Z");
+        return new ManagedKey(id, ACCOUNT, now, "key " + id, KeyState.ENABLED, KeySpec.SYMMETRIC_DEFAULT,
+                KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM, List.of(new KeyVersion(1, "hsmkms/" + id + "/1", now)),
+                "{\"Statement\":[]}", Map.of(), null, ManagedKey.Rotation.OFF, ManagedKey.Imported.NONE, 0);
+    }
+}
