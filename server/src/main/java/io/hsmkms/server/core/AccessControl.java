@@ -47,7 +47,7 @@ public final class AccessControl {
         }
         extraKeys.accept(context);
         java.util.function.Supplier<List<Grant>> keyGrants = GrantOperation.forAction(action).isPresent()
-                ? () -> grants.forKey(key.id()) : List::of;
+                ? () -> grants.forGrantee(key.id(), caller.arn()) : List::of;
         Authorizer.KeyDecision decision = authorizer.decideKeyAction(caller, action, key.accountId(), names.arn(key),
                 policies.of(key), context.build(), keyGrants, encryptionContext == null ? Map.of() : encryptionContext);
         CallNotes.encryptionContext(key, encryptionContext);

@@ -44,8 +44,8 @@ public final class Authorizer {
     }
 
     /**
-     * @param grants the key's grants, asked for only when no policy allows the request: most calls are
-     *               allowed by policy, and a key may carry up to 50,000 grants
+     * @param grants the key's grants for this caller (others cannot allow it anything), asked for only when no
+     *               policy allows the request: most calls are allowed by policy, and a key may carry up to 50,000 grants
      */
     public KeyDecision decideKeyAction(Principal caller, String action, String keyAccount, String keyArn,
                                        PolicyDocument keyPolicy, ConditionContext context,

@@ -248,6 +248,11 @@ public final class CachingMetadataStore implements MetadataStore {
     }
 
     @Override
+    public List<Grant> forGrantee(UUID keyId, String granteePrincipal) {
+        return store.forGrantee(keyId, granteePrincipal);
+    }
+
+    @Override
     public List<Grant> retirableBy(String retiringPrincipal) {
         return store.retirableBy(retiringPrincipal);
     }

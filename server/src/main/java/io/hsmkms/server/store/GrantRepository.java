@@ -14,6 +14,12 @@ public interface GrantRepository {
     /** All grants on a key, ordered by grant id. */
     List<Grant> forKey(UUID keyId);
 
+    /**
+     * The grants on a key whose grantee is {@code granteePrincipal}, ordered by grant id: the only ones that can allow
+     * that caller anything, read through an index so a key with many grants costs a caller no more than its own.
+     */
+    List<Grant> forGrantee(UUID keyId, String granteePrincipal);
+
     /** Grants that a principal may retire, ordered by grant id. */
     List<Grant> retirableBy(String retiringPrincipal);
 

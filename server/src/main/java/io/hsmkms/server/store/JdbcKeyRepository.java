@@ -269,6 +269,11 @@ public final class JdbcKeyRepository implements MetadataStore {
     }
 
     @Override
+    public List<Grant> forGrantee(UUID keyId, String granteePrincipal) {
+        return queryGrants("list grants for a grantee", "cmk_id = ? AND grantee = ?", keyId.toString(), granteePrincipal);
+    }
+
+    @Override
     public List<Grant> retirableBy(String retiringPrincipal) {
         return queryGrants("list retirable grants", "retiring_principal = ?", retiringPrincipal);
     }
@@ -289,12 +294,14 @@ public final class JdbcKeyRepository implements MetadataStore {
         });
     }
 
-    private List<Grant> queryGrants(String operation, String where, String value) {
+    private List<Grant> queryGrants(String operation, String where, String... values) {
         return inTransaction(operation, connection -> {
             try (PreparedStatement query = connection.prepareStatement("SELECT grant_id, cmk_id, name, grantee, "
                     + "retiring_principal, operations, context_equals, context_subset, issuing_account, created_at "
                     + "FROM cmk_grant WHERE " + where + " ORDER BY grant_id")) {
-                query.setString(1, value);
+                for (int i = 0; i < values.length; i++) {
+                    query.setString(i + 1, values[i]);
+                }
                 List<Grant> out = new ArrayList<>();
                 try (ResultSet rs = query.executeQuery()) {
                     while (rs.next()) {

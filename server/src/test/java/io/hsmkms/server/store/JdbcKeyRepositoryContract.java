@@ -240,6 +240,23 @@ abstract class JdbcKeyRepositoryContract {
     }
 
     @Test
+    void forGrantee_returnsOnlyThatGranteesGrantsOnThatKey() {
+        UUID keyId = repository.insert(key(UUID.randomUUID(), ACCOUNT)).id();
+        UUID otherKey = repository.insert(key(UUID.randomUUID(), ACCOUNT)).id();
+        String app = "arn:hsmkms:iam::" + ACCOUNT + ":role/app";
+        for (int i = 0; i < 6; i++) {
+            String grantee = i % 3 == 0 ? app : "arn:hsmkms:iam::" + ACCOUNT + ":role/other-" + i;
+            repository.insertGrant(new Grant("grant-" + i, i == 3 ? otherKey : keyId, null, grantee, null,
+                    Set.of(GrantOperation.DECRYPT), null, null, ACCOUNT, Instant.now()), 100);
+        }
+
+        assertThat(repository.forGrantee(keyId, app)).extracting(Grant::grantId).containsExactly("grant-0");
+        assertThat(repository.forGrantee(otherKey, app)).extracting(Grant::grantId).containsExactly("grant-3");
+        assertThat(repository.forGrantee(keyId, "arn:hsmkms:iam::" + ACCOUNT + ":role/nobody")).isEmpty();
+        assertThat(repository.forKey(keyId)).hasSize(5);
+    }
+
+    @Test
     void twoNodes_updatingFromTheSameRevision_oneWins_theOtherGetsConcurrentUpdate() {
         MetadataStore nodeB = another();
         ManagedKey stored = repository.insert(key(UUID.randomUUID(), ACCOUNT));
