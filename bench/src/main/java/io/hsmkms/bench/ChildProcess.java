@@ -50,6 +50,10 @@ final class ChildProcess implements AutoCloseable {
         return child;
     }
 
+    long pid() {
+        return process.pid();
+    }
+
     int port() {
         return port.join();
     }
@@ -67,6 +71,55 @@ final class ChildProcess implements AutoCloseable {
         } catch (IOException e) {
             return Double.NaN;
         }
+    }
+
+    /** The groups of server threads that {@link #threadCpuSeconds} adds up, in report order. */
+    static final List<String> THREAD_GROUPS = List.of("handlers", "transport", "audit writer", "JIT", "GC", "other");
+
+    /**
+     * User + system CPU time per group of the process's live threads, from /proc/PID/task (Linux): where the
+     * server's time goes, native code and kernel included. Threads that ended are not counted.
+     */
+    Map<String, Double> threadCpuSeconds() {
+        Map<String, Double> groups = new java.util.LinkedHashMap<>();
+        THREAD_GROUPS.forEach(g -> groups.put(g, 0.0));
+        try (var tasks = Files.list(Path.of("/proc", Long.toString(process.pid()), "task"))) {
+            for (Path task : tasks.toList()) {
+                String stat;
+                try {
+                    stat = Files.readString(task.resolve("stat"));
+                } catch (IOException gone) {
+                    continue;
+                }
+                String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                double seconds = (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / (double) CLOCK_TICKS_PER_SECOND;
+                groups.merge(threadGroup(name), seconds, Double::sum);
+            }
+        } catch (IOException e) {
+            return Map.of();
+        }
+        return groups;
+    }
+
+    /** Thread names as the kernel keeps them (15 characters) mapped to what the threads do in the server. */
+    private static String threadGroup(String name) {
+        if (name.startsWith("grpc-default-ex")) {
+            return "handlers";
+        }
+        if (name.startsWith("grpc-default-wo") || name.startsWith("grpc-nio-worker") || name.contains("epoll")) {
+            return "transport";
+        }
+        if (name.startsWith("audit-writer")) {
+            return "audit writer";
+        }
+        if (name.startsWith("C1 Compiler") || name.startsWith("C2 Compiler")) {
+            return "JIT";
+        }
+        if (name.startsWith("GC ") || name.startsWith("G1 ")) {
+            return "GC";
+        }
+        return "other";
     }
 
     /** Heap in use now, summed over the pools, from the server's Prometheus endpoint. */

@@ -18,7 +18,9 @@ import io.hsmkms.proto.v1.EncryptResponse;
 import io.hsmkms.proto.v1.GenerateDataKeyRequest;
 import io.hsmkms.proto.v1.KeyManagementServiceGrpc;
 import io.hsmkms.proto.v1.ReEncryptRequest;
+import java.io.IOException;
 import java.net.http.HttpClient;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -40,9 +42,12 @@ import java.util.regex.Pattern;
  * Markdown report with service/baseline ratios, so the figures hold on a noisy machine.
  *
  * <p>Usage: {@code LoadHarness --data DIR [--seconds 10] [--warmup 3] [--server-warmup 10]
- * [--concurrency 1,4,16,64] [--ops encrypt-32,...] [--keys N] [--policy-bytes B] [--grants G]}; DIR is
- * prepared by bin/bench (token, PIN file, development PKI). Before the matrix every operation runs
- * unmeasured for --server-warmup seconds.
+ * [--concurrency 1,4,16,64] [--ops encrypt-32,...] [--keys N] [--policy-bytes B] [--grants G]
+ * [--caller admin|grantee] [--jfr OUTDIR]}; DIR is prepared by bin/bench (token, PIN file, development PKI). Before the
+ * matrix every operation runs unmeasured for --server-warmup seconds. {@code --caller grantee} measures
+ * the development app role, which no policy allows for this context: a grant on the first key (created
+ * after the {@code --grants} others) is what lets it in. {@code --jfr OUTDIR} records each measured
+ * service window with Java Flight Recorder (profile settings) and reports where the Java samples fall.
  */
 public final class LoadHarness {
     private static final Pattern SERVER_LISTENING = Pattern.compile("hsmkms listening on [^:]+:(\\d+)");
@@ -51,6 +56,7 @@ public final class LoadHarness {
     /** A realistic context: what a service would bind its data keys to. */
     private static final Map<String, String> CONTEXT = Map.of("service", "orders", "tenant", "acme-corp",
             "record", "invoice/2026/11/000123");
+    private static final String APP_ROLE = "arn:hsmkms:iam::111122223333:role/app";
     private static final List<String> ALL_OPS = List.of("encrypt-32", "encrypt-4096", "decrypt-32", "decrypt-4096",
             "generate-data-key", "re-encrypt-32");
 
@@ -86,11 +92,19 @@ public final class LoadHarness {
                      EchoServer.class.getName(), pki.toString()), Map.of(), ECHO_LISTENING)) {
             int metricsPort = Integer.parseInt(METRICS_PORT.matcher(server.output()).results().findFirst()
                     .orElseThrow(() -> new IllegalStateException("no metrics port in the server log")).group(1));
-            ManagedChannel kmsChannel = channel(pki, server.port());
-            ManagedChannel echoChannel = channel(pki, echo.port());
-            Workload workload = Workload.prepare(kmsChannel, Integer.parseInt(options.getOrDefault("keys", "1")),
+            ManagedChannel adminChannel = channel(pki, server.port(), "admin");
+            ManagedChannel echoChannel = channel(pki, echo.port(), "admin");
+            Workload workload = Workload.prepare(adminChannel, Integer.parseInt(options.getOrDefault("keys", "1")),
                     Integer.parseInt(options.getOrDefault("policy-bytes", "0")),
                     Integer.parseInt(options.getOrDefault("grants", "0")));
+            ManagedChannel kmsChannel = switch (options.getOrDefault("caller", "admin")) {
+                case "admin" -> adminChannel;
+                case "grantee" -> {
+                    workload.grantTo(adminChannel, APP_ROLE);
+                    yield channel(pki, server.port(), "app");
+                }
+                default -> throw new IllegalArgumentException("--caller is admin or grantee");
+            };
             JcaBaseline jca = new JcaBaseline(data.resolve("softhsm/user.pin"), new byte[workload.aadLength()]);
             HttpClient http = HttpClient.newHttpClient();
             // The JIT must have compiled every path before the first measured cell, else the first
@@ -99,10 +113,15 @@ public final class LoadHarness {
             for (String op : ops) {
                 ClosedLoop.run(workload.operation(kmsChannel, op), 16, 0, serverWarmup);
             }
+            Path jfrDir = options.containsKey("jfr") ? Path.of(options.get("jfr")).toAbsolutePath() : null;
+            if (jfrDir != null) {
+                Files.createDirectories(jfrDir);
+            }
             Report report = new Report(seconds, warmup);
             for (int inFlight : concurrency) {
                 for (String op : ops) {
-                    Measured service = measure(server, http, metricsPort, warmup, seconds,
+                    Path recording = jfrDir == null ? null : jfrDir.resolve(op + "-" + inFlight + ".jfr");
+                    Measured service = measure(server, http, metricsPort, warmup, seconds, recording,
                             () -> ClosedLoop.run(workload.operation(kmsChannel, op), inFlight, warmup, seconds));
                     ClosedLoop.Result naive = jca(jca, workload, op, inFlight, warmup, seconds);
                     ClosedLoop.Result grpcFloor = op.startsWith("encrypt") || op.startsWith("decrypt")
@@ -114,37 +133,80 @@ public final class LoadHarness {
                 }
             }
             kmsChannel.shutdownNow();
+            adminChannel.shutdownNow();
             echoChannel.shutdownNow();
             System.out.println(report.markdown());
         }
     }
 
-    /** A service run with the server's CPU time and peak heap over the measured period. */
-    record Measured(ClosedLoop.Result result, double cpuMillisPerOp, double peakHeapMiB) {}
+    /**
+     * A service run with the server's CPU time per operation (in all, and per thread group), its peak heap
+     * over the measured period, and, when profiled, the share of Java samples per component.
+     */
+    record Measured(ClosedLoop.Result result, double cpuMillisPerOp, Map<String, Double> threadCpuMillisPerOp,
+                    double peakHeapMiB, Map<String, Double> javaSampleShares) {}
 
     interface Run {
         ClosedLoop.Result get() throws Exception;
     }
 
     private static Measured measure(ChildProcess server, HttpClient http, int metricsPort, double warmup, double seconds,
-                                    Run run) throws Exception {
+                                    Path recording, Run run) throws Exception {
         AtomicLong peakHeap = new AtomicLong();
         double[] cpu = new double[2];
+        List<Map<String, Double>> threads = new java.util.concurrent.CopyOnWriteArrayList<>();
         ScheduledExecutorService sampler = Executors.newScheduledThreadPool(1);
         sampler.scheduleAtFixedRate(() -> peakHeap.accumulateAndGet((long) ChildProcess.heapBytes(http, metricsPort), Math::max),
                 0, 500, TimeUnit.MILLISECONDS);
         // Server CPU over exactly the measured window, not the warm-up.
-        sampler.schedule(() -> cpu[0] = server.cpuSeconds(), (long) (warmup * 1000), TimeUnit.MILLISECONDS);
-        sampler.schedule(() -> cpu[1] = server.cpuSeconds(), (long) ((warmup + seconds) * 1000), TimeUnit.MILLISECONDS);
+        sampler.schedule(() -> {
+            cpu[0] = server.cpuSeconds();
+            threads.add(server.threadCpuSeconds());
+            if (recording != null) {
+                jcmd(server, "JFR.start", "name=bench", "settings=profile");
+            }
+        }, (long) (warmup * 1000), TimeUnit.MILLISECONDS);
+        var end = sampler.schedule(() -> {
+            cpu[1] = server.cpuSeconds();
+            threads.add(server.threadCpuSeconds());
+            if (recording != null) {
+                jcmd(server, "JFR.stop", "name=bench", "filename=" + recording);
+            }
+        }, (long) ((warmup + seconds) * 1000), TimeUnit.MILLISECONDS);
         ClosedLoop.Result result;
         try {
             result = run.get();
-            Thread.sleep(50);
+            end.get(60, TimeUnit.SECONDS);
         } finally {
             sampler.shutdownNow();
         }
         double cpuMillisPerOp = result.operations() == 0 ? Double.NaN : (cpu[1] - cpu[0]) * 1000 / result.operations();
-        return new Measured(result, cpuMillisPerOp, peakHeap.get() / (1024.0 * 1024.0));
+        Map<String, Double> perThread = new LinkedHashMap<>();
+        if (threads.size() == 2 && result.operations() > 0) {
+            threads.get(1).forEach((group, atEnd) -> perThread.put(group,
+                    (atEnd - threads.get(0).getOrDefault(group, 0.0)) * 1000 / result.operations()));
+        }
+        Map<String, Double> shares = recording != null && Files.exists(recording)
+                ? JfrBreakdown.shares(recording) : Map.of();
+        return new Measured(result, cpuMillisPerOp, perThread, peakHeap.get() / (1024.0 * 1024.0), shares);
+    }
+
+    /** Runs a diagnostic command in the server (the JDK's jcmd), waiting for it to finish. */
+    private static void jcmd(ChildProcess server, String... command) {
+        List<String> line = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                Long.toString(server.pid())));
+        line.addAll(List.of(command));
+        try {
+            Process jcmd = new ProcessBuilder(line).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start();
+            if (!jcmd.waitFor(30, TimeUnit.SECONDS) || jcmd.exitValue() != 0) {
+                System.err.println("jcmd " + String.join(" ", command) + " failed");
+            }
+        } catch (IOException e) {
+            System.err.println("jcmd " + String.join(" ", command) + " failed: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static ClosedLoop.Result jca(JcaBaseline jca, Workload workload, String op, int threads, double warmup,
@@ -202,6 +264,17 @@ public final class LoadHarness {
                 blobs.put(size, kms.encrypt(encrypt(ids.getFirst(), size)).getCiphertextBlob());
             }
             return new Workload(List.copyOf(ids), blobs, new AtomicLong());
+        }
+
+        /** Lets {@code grantee} use the first key for every measured operation, through a grant alone. */
+        void grantTo(ManagedChannel channel, String grantee) {
+            KeyManagementServiceGrpc.newBlockingStub(channel).createGrant(CreateGrantRequest.newBuilder()
+                    .setKeyId(keyIds.getFirst()).setGranteePrincipal(grantee)
+                    .addOperations(GrantOperation.GRANT_OPERATION_ENCRYPT)
+                    .addOperations(GrantOperation.GRANT_OPERATION_DECRYPT)
+                    .addOperations(GrantOperation.GRANT_OPERATION_GENERATE_DATA_KEY)
+                    .addOperations(GrantOperation.GRANT_OPERATION_RE_ENCRYPT_FROM)
+                    .addOperations(GrantOperation.GRANT_OPERATION_RE_ENCRYPT_TO).build());
         }
 
         /** A key policy of about {@code bytes}: conditional statements for other roles, then the root's. */
@@ -290,10 +363,11 @@ public final class LoadHarness {
         };
     }
 
-    private static ManagedChannel channel(Path pki, int port) throws Exception {
+    /** A mutual-TLS channel as one of the development identities (bin/lib/dev-identities.json). */
+    private static ManagedChannel channel(Path pki, int port, String identity) throws Exception {
         return NettyChannelBuilder.forAddress("127.0.0.1", port).overrideAuthority("localhost")
                 .sslContext(GrpcSslContexts.forClient().trustManager(pki.resolve("ca.pem").toFile())
-                        .keyManager(pki.resolve("admin.pem").toFile(), pki.resolve("admin.key").toFile()).build())
+                        .keyManager(pki.resolve(identity + ".pem").toFile(), pki.resolve(identity + ".key").toFile()).build())
                 .build();
     }
 

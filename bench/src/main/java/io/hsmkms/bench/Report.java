@@ -35,6 +35,33 @@ final class Report {
                     row.service().cpuMillisPerOp(), row.service().peakHeapMiB(),
                     ops(row.jca()), ratio(s, row.jca()), ops(row.echo()), ratio(s, row.echo())));
         }
+        out.append(String.format(Locale.ROOT, "%nServer CPU per operation by thread group, ms (user + system, measured window; "
+                + "handlers: gRPC executor threads running the service; transport: Netty event loops, TLS):%n%n"));
+        out.append("| operation | in flight | ").append(String.join(" | ", ChildProcess.THREAD_GROUPS)).append(" |\n");
+        out.append("|---|---|").append("---|".repeat(ChildProcess.THREAD_GROUPS.size())).append("\n");
+        for (Row row : rows) {
+            out.append(String.format(Locale.ROOT, "| %s | %d |", row.op(), row.inFlight()));
+            for (String group : ChildProcess.THREAD_GROUPS) {
+                Double ms = row.service().threadCpuMillisPerOp().get(group);
+                out.append(ms == null ? " - |" : String.format(Locale.ROOT, " %.3f |", ms));
+            }
+            out.append('\n');
+        }
+        if (rows.stream().anyMatch(r -> !r.service().javaSampleShares().isEmpty())) {
+            List<String> components = new ArrayList<>(JfrBreakdown.COMPONENTS.keySet());
+            components.add("JDK, other");
+            out.append(String.format(Locale.ROOT, "%nShare of the server's Java CPU samples (JFR, profile settings) by component:%n%n"));
+            out.append("| operation | in flight | ").append(String.join(" | ", components)).append(" |\n");
+            out.append("|---|---|").append("---|".repeat(components.size())).append("\n");
+            for (Row row : rows) {
+                out.append(String.format(Locale.ROOT, "| %s | %d |", row.op(), row.inFlight()));
+                for (String component : components) {
+                    Double share = row.service().javaSampleShares().get(component);
+                    out.append(share == null ? " - |" : String.format(Locale.ROOT, " %.1f %% |", share * 100));
+                }
+                out.append('\n');
+            }
+        }
         return out.toString();
     }
 
