@@ -52,6 +52,8 @@ class RestartTest {
             firstLog = first.output();
         }
         assertThat(Files.isDirectory(dataDir.resolve("metadata"))).isTrue();
+        // The launch flags reach the server: without the wrapper export it would quietly use the slower path.
+        assertThat(firstLog).contains("AES-GCM path: direct PKCS#11");
 
         try (ServerProcess second = ServerProcess.start(tokens.get(), dataDir)) {
             KeyManagementServiceBlockingStub kms = stub(second);

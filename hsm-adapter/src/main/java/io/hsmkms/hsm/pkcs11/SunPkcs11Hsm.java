@@ -60,6 +60,8 @@ public final class SunPkcs11Hsm implements Hsm {
     private final Semaphore inFlight;
     private final long acquireTimeoutNanos;
     private final SecureRandom random;
+    /** AES-GCM without SunPKCS11's Cipher (see {@link DirectGcm}), or null where the JDK does not let us. */
+    private final DirectGcm directGcm;
     /**
      * How long a label that a reload did not find is answered NOT_FOUND without reloading again. Safe
      * because the service names a label only after its object exists (material before metadata), so a
@@ -78,17 +80,41 @@ public final class SunPkcs11Hsm implements Hsm {
     /** Labels the last reloads did not find, with the System.nanoTime() of that reload; under the lock. */
     private final java.util.Map<String, Long> recentMisses = new java.util.HashMap<>();
 
-    private SunPkcs11Hsm(Provider provider, KeyStore keyStore, char[] pin, Pkcs11Config config) throws Exception {
+    private SunPkcs11Hsm(Provider provider, KeyStore keyStore, char[] pin, Pkcs11Config config, boolean directGcm)
+            throws Exception {
         this.provider = provider;
         this.keyStore = keyStore;
         this.pin = pin;
         this.inFlight = new Semaphore(config.maxConcurrency(), true);
         this.acquireTimeoutNanos = config.acquireTimeout().toNanos();
         this.random = SecureRandom.getInstance("PKCS11", provider);
+        this.directGcm = directGcm ? openDirectGcm(config) : null;
+    }
+
+    /** After the provider's login, which our own sessions then share. Never fails the open: the Cipher path works everywhere. */
+    private static DirectGcm openDirectGcm(Pkcs11Config config) {
+        DirectGcm direct;
+        try {
+            direct = DirectGcm.open(config, config.maxConcurrency());
+        } catch (LinkageError e) {
+            direct = null;
+        }
+        if (direct != null) {
+            LOG.info("AES-GCM path: direct PKCS#11 on session copies of the token keys");
+        } else {
+            LOG.info("AES-GCM path: SunPKCS11 Cipher (the direct path needs --add-exports "
+                    + "jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED)");
+        }
+        return direct;
     }
 
     /** Loads the PKCS#11 module, logs in and returns a ready HSM. */
     public static SunPkcs11Hsm open(Pkcs11Config config) {
+        return open(config, true);
+    }
+
+    /** As {@link #open(Pkcs11Config)}; without {@code directGcm} AES-GCM goes through SunPKCS11's Cipher (tests compare the two). */
+    static SunPkcs11Hsm open(Pkcs11Config config, boolean directGcm) {
         char[] pin = config.pin().read();
         try {
             Provider base = Security.getProvider("SunPKCS11");
@@ -98,7 +124,7 @@ public final class SunPkcs11Hsm implements Hsm {
             Provider provider = base.configure("--" + config.sunPkcs11ConfigText("hsmkms"));
             KeyStore keyStore = KeyStore.getInstance("PKCS11", provider);
             keyStore.load(null, pin);
-            SunPkcs11Hsm hsm = new SunPkcs11Hsm(provider, keyStore, pin, config);
+            SunPkcs11Hsm hsm = new SunPkcs11Hsm(provider, keyStore, pin, config, directGcm);
             LOG.info("HSM session open: library={} {}", config.library(),
                     config.slot() != null ? "slot=" + config.slot() : "slotListIndex=" + config.slotListIndex());
             return hsm;
@@ -289,7 +315,15 @@ public final class SunPkcs11Hsm implements Hsm {
                 if (!keyStore.containsAlias(key.label()) && !reloadedContains(key.label())) {
                     throw new HsmException(Reason.NOT_FOUND, "destroy key");
                 }
-                keyStore.deleteEntry(key.label());
+                if (directGcm != null) {
+                    // The copy first, so it never outlives the token object; again afterwards, for a
+                    // copy another thread made from the object while it still existed.
+                    directGcm.forget(key.label());
+                    keyStore.deleteEntry(key.label());
+                    directGcm.forget(key.label());
+                } else {
+                    keyStore.deleteEntry(key.label());
+                }
             }
             return null;
         });
@@ -320,6 +354,10 @@ public final class SunPkcs11Hsm implements Hsm {
     @Override
     public void close() {
         keys.clear();
+        if (directGcm != null) {
+            // Before the logout below, which would leave these sessions public and their copies unusable.
+            directGcm.close();
+        }
         try {
             if (provider instanceof AuthProvider auth) {
                 auth.logout();
@@ -331,9 +369,28 @@ public final class SunPkcs11Hsm implements Hsm {
         }
     }
 
-    /** One AES-GCM operation, always finished with doFinal so no native session stays bound to it. */
+    /**
+     * One AES-GCM operation. The label is resolved through the KeyStore cache either way, so a label
+     * the token lacks fails as before (one reload, then remembered as missing).
+     */
     private byte[] gcm(String operation, int mode, HsmKeyRef key, byte[] iv, byte[] aad, byte[] input) {
         Key handle = handle(key);
+        if (directGcm != null) {
+            return withPermit(operation, () -> {
+                try {
+                    return mode == Cipher.ENCRYPT_MODE
+                            ? directGcm.encrypt(key.label(), iv, aad, input)
+                            : directGcm.decrypt(key.label(), iv, aad, input);
+                } catch (HsmException e) {
+                    if (e.reason() == Reason.NOT_FOUND) {
+                        // Its token object is gone: the next call asks the KeyStore again, like a new label.
+                        keys.remove(key.label());
+                    }
+                    throw e;
+                }
+            });
+        }
+        // Always finished with doFinal so no native session stays bound to the Cipher.
         return withPermit(operation, () -> {
             Cipher cipher = Cipher.getInstance(AES_GCM, provider);
             cipher.init(mode, handle, new GCMParameterSpec(GCM_TAG_BITS, iv));
@@ -401,6 +458,11 @@ public final class SunPkcs11Hsm implements Hsm {
             LOG.debug("looking up {} failed ({}); listing the token again", label, Pkcs11Errors.classify("find key", e).reason());
             return reloadedContains(label) ? keyStore.getKey(label, null) : null;
         }
+    }
+
+    /** The direct AES-GCM path, or null when this JVM uses SunPKCS11's Cipher (for tests). */
+    DirectGcm directGcm() {
+        return directGcm;
     }
 
     /** How many times the KeyStore has been reloaded from the token (for tests and diagnostics). */

@@ -31,7 +31,9 @@ public final class ServerProcess implements AutoCloseable {
     private ServerProcess(SoftHsmToken token, Path dataDir, Map<String, String> extraEnv) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         // The production logging configuration, not the tests' quiet one: the test reads the log.
+        // The same JVM flags as the server jar's manifest (a class-path launch does not read them).
         ProcessBuilder builder = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED",
+                "--add-exports", "jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED",
                 "-Dlogback.configurationFile=logback.xml",
                 "-cp", System.getProperty("java.class.path"), Main.class.getName()).redirectErrorStream(true);
         Map<String, String> env = builder.environment();

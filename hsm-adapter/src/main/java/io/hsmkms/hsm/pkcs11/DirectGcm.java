@@ -1,0 +1,382 @@
+package io.hsmkms.hsm.pkcs11;
+
+import static sun.security.pkcs11.wrapper.PKCS11Constants.CKA_CLASS;
+import static sun.security.pkcs11.wrapper.PKCS11Constants.CKA_EXTRACTABLE;
+import static sun.security.pkcs11.wrapper.PKCS11Constants.CKA_LABEL;
+import static sun.security.pkcs11.wrapper.PKCS11Constants.CKA_SENSITIVE;
+import static sun.security.pkcs11.wrapper.PKCS11Constants.CKA_TOKEN;
+import static sun.security.pkcs11.wrapper.PKCS11Constants.CKF_SERIAL_SESSION;
+import static sun.security.pkcs11.wrapper.PKCS11Constants.CKM_AES_GCM;
+import static sun.security.pkcs11.wrapper.PKCS11Constants.CKO_SECRET_KEY;
+import static sun.security.pkcs11.wrapper.PKCS11Constants.CKS_RO_USER_FUNCTIONS;
+import static sun.security.pkcs11.wrapper.PKCS11Constants.CKS_RW_USER_FUNCTIONS;
+
+import io.hsmkms.hsm.HsmException;
+import io.hsmkms.hsm.HsmException.Reason;
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.crypto.AEADBadTagException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import sun.security.pkcs11.wrapper.CK_ATTRIBUTE;
+import sun.security.pkcs11.wrapper.CK_GCM_PARAMS;
+import sun.security.pkcs11.wrapper.CK_MECHANISM;
+import sun.security.pkcs11.wrapper.PKCS11;
+import sun.security.pkcs11.wrapper.PKCS11Exception;
+
+/**
+ * AES-GCM straight through the JDK's internal PKCS#11 wrapper, on a session-object copy of each
+ * labelled token key. Measured against SunPKCS11's Cipher (HSM-FACTS.md): that Cipher initialises
+ * the token operation twice whenever there is AAD, and SoftHSM uses token objects ~3.5x slower than
+ * session objects. Here the AAD goes into CK_GCM_PARAMS, so each call is one C_xxxInit and one
+ * C_Encrypt/C_Decrypt on a session object.
+ *
+ * <p>What keeps the copies safe: a copy is made with C_CopyObject changing only CKA_TOKEN, and is
+ * used only after reading back CKA_SENSITIVE=true, CKA_EXTRACTABLE=false, CKA_TOKEN=false (PKCS#11
+ * forbids relaxing the first two anyway). Nothing here reads CKA_VALUE. Copies live in one session
+ * that this class owns; closing it destroys them, as does {@link #forget}. Because a copy would
+ * outlive its token object (another node or an operator may destroy it, or the token may vanish),
+ * a copy is used only while a look-up of its token object by label is less than
+ * {@link #RECHECK_NANOS} old.
+ *
+ * <p>The caller (SunPkcs11Hsm) holds a concurrency permit around every call, which also bounds the
+ * operation sessions this class opens.
+ */
+final class DirectGcm implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(DirectGcm.class);
+    static final long RECHECK_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final int TAG_BYTES = 16;
+    // PKCS#11 return values, spelled out: the JDK has moved its constants for them between releases.
+    private static final long CKR_GENERAL_ERROR = 0x05L;
+    private static final long CKR_ENCRYPTED_DATA_INVALID = 0x40L;
+    private static final long CKR_ENCRYPTED_DATA_LEN_RANGE = 0x41L;
+
+    private final PKCS11 p11;
+    private final long slot;
+    private final boolean normativeGcmParams;
+    /** Owns the session-object copies; PKCS#11 sessions are single-threaded, so calls on it are serialised. */
+    private final long objectSession;
+    private final Object objectSessionLock = new Object();
+    private final LinkedBlockingQueue<Long> idleSessions;
+    private final ConcurrentMap<String, CompletableFuture<Copy>> copies = new ConcurrentHashMap<>();
+    private final AtomicLong operations = new AtomicLong();
+    private volatile boolean closed;
+
+    /** A session-object copy of the token key under one label, and when its token object was last seen. */
+    private static final class Copy {
+        final long handle;
+        final AtomicLong checkedAt;
+
+        Copy(long handle, long checkedAt) {
+            this.handle = handle;
+            this.checkedAt = new AtomicLong(checkedAt);
+        }
+    }
+
+    private DirectGcm(PKCS11 p11, long slot, long objectSession, int maxSessions) throws PKCS11Exception {
+        this.p11 = p11;
+        this.slot = slot;
+        this.objectSession = objectSession;
+        this.idleSessions = new LinkedBlockingQueue<>(maxSessions);
+        // The same choice SunPKCS11 makes for the CK_GCM_PARAMS layout (with or without ulIvBits).
+        var version = p11.C_GetInfo().cryptokiVersion;
+        this.normativeGcmParams = version.major > 2 || (version.major == 2 && version.minor >= 40);
+    }
+
+    /**
+     * The wrapper instance SunPKCS11 already initialised for this library (the JDK keeps one per
+     * library path), or null with the reason logged at DEBUG when it cannot be used: the package is
+     * not exported to us, the JDK's wrapper has another shape, or our sessions would not be logged in.
+     * Call only after the provider has logged in: login state is per application and token, so
+     * sessions opened here are user sessions.
+     */
+    static DirectGcm open(Pkcs11Config config, int maxSessions) {
+        long session = 0;
+        PKCS11 p11 = null;
+        try {
+            // omitInitialize: the provider initialised the module; initialising again would be an error.
+            p11 = PKCS11.getInstance(config.library().toString(), "C_GetFunctionList", null, true);
+            long slot = config.slot() != null ? config.slot() : p11.C_GetSlotList(false)[config.slotListIndex()];
+            session = p11.C_OpenSession(slot, CKF_SERIAL_SESSION, null, null);
+            long state = p11.C_GetSessionInfo(session).state;
+            if (state != CKS_RO_USER_FUNCTIONS && state != CKS_RW_USER_FUNCTIONS) {
+                LOG.debug("direct GCM unavailable: a new session is not logged in (state {})", state);
+                p11.C_CloseSession(session);
+                return null;
+            }
+            return new DirectGcm(p11, slot, session, maxSessions);
+        } catch (IllegalAccessError | NoClassDefFoundError | NoSuchMethodError | NoSuchFieldError e) {
+            LOG.debug("direct GCM unavailable: {}", e.toString());
+            return null;
+        } catch (Exception e) {
+            LOG.debug("direct GCM unavailable: {}", e.toString());
+            if (session != 0) {
+                try {
+                    p11.C_CloseSession(session);
+                } catch (Exception ignored) {
+                    // Nothing was made in it.
+                }
+            }
+            return null;
+        }
+    }
+
+    byte[] encrypt(String label, byte[] iv, byte[] aad, byte[] plaintext) throws Exception {
+        long key = copyOf(label);
+        long session = takeSession();
+        boolean clean = false;
+        try {
+            p11.C_GCMEncryptInitWithRetry(session, mechanism(iv, aad), key, normativeGcmParams);
+            byte[] out = new byte[plaintext.length + TAG_BYTES];
+            int n = p11.C_Encrypt(session, 0, plaintext, 0, plaintext.length, 0, out, 0, out.length);
+            clean = true;
+            operations.incrementAndGet();
+            return n == out.length ? out : Arrays.copyOf(out, n);
+        } finally {
+            release(session, clean);
+        }
+    }
+
+    byte[] decrypt(String label, byte[] iv, byte[] aad, byte[] ciphertextAndTag) throws Exception {
+        if (ciphertextAndTag.length < TAG_BYTES) {
+            throw new HsmException(Reason.DATA, "decrypt");
+        }
+        long key = copyOf(label);
+        long session = takeSession();
+        boolean clean = false;
+        try {
+            p11.C_GCMDecryptInitWithRetry(session, mechanism(iv, aad), key, normativeGcmParams);
+            byte[] out = new byte[ciphertextAndTag.length];
+            int n;
+            try {
+                n = p11.C_Decrypt(session, 0, ciphertextAndTag, 0, ciphertextAndTag.length, 0, out, 0, out.length);
+            } catch (PKCS11Exception e) {
+                // Tokens report a failed tag check in different ways (SoftHSM: CKR_GENERAL_ERROR);
+                // SunPKCS11 reads these as a bad tag too, so the classification stays as it was.
+                long code = e.getErrorCode();
+                if (code == CKR_ENCRYPTED_DATA_INVALID || code == CKR_ENCRYPTED_DATA_LEN_RANGE || code == CKR_GENERAL_ERROR) {
+                    AEADBadTagException badTag = new AEADBadTagException("tag mismatch");
+                    badTag.initCause(e);
+                    throw badTag;
+                }
+                throw e;
+            }
+            clean = true;
+            operations.incrementAndGet();
+            if (n == out.length) {
+                return out;
+            }
+            byte[] plaintext = Arrays.copyOf(out, n);
+            Arrays.fill(out, (byte) 0);
+            return plaintext;
+        } finally {
+            release(session, clean);
+        }
+    }
+
+    private static CK_MECHANISM mechanism(byte[] iv, byte[] aad) {
+        return new CK_MECHANISM(CKM_AES_GCM, new CK_GCM_PARAMS(TAG_BYTES * 8, iv, aad.length == 0 ? null : aad));
+    }
+
+    /**
+     * Destroys the copy under this label, if any, waiting for one being made. Called before the token
+     * object is destroyed and again after it, so a copy made in between does not outlive it.
+     */
+    void forget(String label) {
+        CompletableFuture<Copy> pending = copies.remove(label);
+        if (pending == null) {
+            return;
+        }
+        Copy copy;
+        try {
+            copy = pending.join();
+        } catch (CompletionException | java.util.concurrent.CancellationException e) {
+            return;
+        }
+        destroy(copy);
+    }
+
+    /** Successful direct operations so far (tests use it to prove this path, not the fallback, ran). */
+    long operations() {
+        return operations.get();
+    }
+
+    /** The copy's CKA_SENSITIVE, CKA_EXTRACTABLE and CKA_TOKEN, as the token reports them (for tests). */
+    boolean[] copyAttributes(String label) throws Exception {
+        long handle = copyOf(label);
+        CK_ATTRIBUTE[] attributes = safetyAttributes();
+        synchronized (objectSessionLock) {
+            p11.C_GetAttributeValue(objectSession, handle, attributes);
+        }
+        return new boolean[] {attributes[0].getBoolean(), attributes[1].getBoolean(), attributes[2].getBoolean()};
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (String label : copies.keySet()) {
+            forget(label);
+        }
+        // Closing the session that made the copies would destroy them anyway; forget() above says so
+        // explicitly, and this closes the operation sessions too before the provider logs out.
+        closeQuietly(objectSession);
+        for (Long session; (session = idleSessions.poll()) != null; ) {
+            closeQuietly(session);
+        }
+    }
+
+    /** The copy's handle, made on first use (one per label however many threads miss at once). */
+    private long copyOf(String label) throws Exception {
+        while (true) {
+            CompletableFuture<Copy> pending = copies.get(label);
+            if (pending == null) {
+                CompletableFuture<Copy> mine = new CompletableFuture<>();
+                pending = copies.putIfAbsent(label, mine);
+                if (pending == null) {
+                    try {
+                        mine.complete(makeCopy(label));
+                    } catch (Exception | Error e) {
+                        copies.remove(label, mine);
+                        mine.completeExceptionally(e);
+                        throw e;
+                    }
+                    pending = mine;
+                }
+            }
+            Copy copy;
+            try {
+                copy = pending.join();
+            } catch (CompletionException e) {
+                // Another thread's attempt failed; its caller got the error. Try (and fail) on our own.
+                continue;
+            }
+            if (stillBacked(label, pending, copy)) {
+                return copy.handle;
+            }
+        }
+    }
+
+    /**
+     * Whether the copy may still be used: yes while its token object was seen less than
+     * {@link #RECHECK_NANOS} ago; otherwise one thread looks again (the others carry on with the
+     * copy meanwhile) and a missing object drops the copy and fails the call as NOT_FOUND.
+     */
+    private boolean stillBacked(String label, CompletableFuture<Copy> pending, Copy copy) throws Exception {
+        long checked = copy.checkedAt.get();
+        long now = System.nanoTime();
+        if (now - checked < RECHECK_NANOS || !copy.checkedAt.compareAndSet(checked, now)) {
+            return true;
+        }
+        boolean present;
+        try {
+            synchronized (objectSessionLock) {
+                present = findTokenKey(label) != 0;
+            }
+        } catch (Exception e) {
+            // The token cannot be asked (e.g. it is gone): the copy must not keep serving without it.
+            if (copies.remove(label, pending)) {
+                destroy(copy);
+            }
+            throw e;
+        }
+        if (present) {
+            return true;
+        }
+        if (copies.remove(label, pending)) {
+            destroy(copy);
+        }
+        throw new HsmException(Reason.NOT_FOUND, "find key");
+    }
+
+    private Copy makeCopy(String label) throws Exception {
+        if (closed) {
+            throw new HsmException(Reason.SESSION, "find key");
+        }
+        synchronized (objectSessionLock) {
+            long tokenKey = findTokenKey(label);
+            if (tokenKey == 0) {
+                throw new HsmException(Reason.NOT_FOUND, "find key");
+            }
+            long now = System.nanoTime();
+            long handle = p11.C_CopyObject(objectSession, tokenKey, new CK_ATTRIBUTE[] {new CK_ATTRIBUTE(CKA_TOKEN, false)});
+            CK_ATTRIBUTE[] attributes = safetyAttributes();
+            try {
+                p11.C_GetAttributeValue(objectSession, handle, attributes);
+            } catch (Exception e) {
+                destroyUnderLock(handle);
+                throw e;
+            }
+            if (!attributes[0].getBoolean() || attributes[1].getBoolean() || attributes[2].getBoolean()) {
+                // Never expected (PKCS#11 forbids relaxing these on a copy), so never worked around.
+                destroyUnderLock(handle);
+                LOG.warn("a session copy of key {} was not sensitive, non-extractable and non-token; destroyed it", label);
+                throw new HsmException(Reason.KEY_USAGE, "copy key");
+            }
+            return new Copy(handle, now);
+        }
+    }
+
+    private static CK_ATTRIBUTE[] safetyAttributes() {
+        return new CK_ATTRIBUTE[] {
+            new CK_ATTRIBUTE(CKA_SENSITIVE), new CK_ATTRIBUTE(CKA_EXTRACTABLE), new CK_ATTRIBUTE(CKA_TOKEN)
+        };
+    }
+
+    /** Under the object-session lock: the handle of the token secret key with this label, or 0. */
+    private long findTokenKey(String label) throws PKCS11Exception {
+        p11.C_FindObjectsInit(objectSession, new CK_ATTRIBUTE[] {
+            new CK_ATTRIBUTE(CKA_CLASS, CKO_SECRET_KEY), new CK_ATTRIBUTE(CKA_TOKEN, true), new CK_ATTRIBUTE(CKA_LABEL, label)
+        });
+        try {
+            long[] found = p11.C_FindObjects(objectSession, 2);
+            return found.length == 0 ? 0 : found[0];
+        } finally {
+            p11.C_FindObjectsFinal(objectSession);
+        }
+    }
+
+    private void destroy(Copy copy) {
+        synchronized (objectSessionLock) {
+            destroyUnderLock(copy.handle);
+        }
+    }
+
+    private void destroyUnderLock(long handle) {
+        try {
+            p11.C_DestroyObject(objectSession, handle);
+        } catch (PKCS11Exception e) {
+            // Already gone with its session, or the token is; the copy is unusable either way.
+            LOG.debug("destroying a session key copy failed: {}", e.getMessage());
+        }
+    }
+
+    private long takeSession() throws PKCS11Exception {
+        Long idle = idleSessions.poll();
+        return idle != null ? idle : p11.C_OpenSession(slot, CKF_SERIAL_SESSION, null, null);
+    }
+
+    /**
+     * Pools a session whose operation ended normally. After any failure the operation state is not
+     * worth reasoning about (PKCS#11 keeps some operations active on some errors), so the session is
+     * closed instead; opening another costs little beside a failed call.
+     */
+    private void release(long session, boolean clean) {
+        if (!clean || closed || !idleSessions.offer(session)) {
+            closeQuietly(session);
+        }
+    }
+
+    private void closeQuietly(long session) {
+        try {
+            p11.C_CloseSession(session);
+        } catch (PKCS11Exception e) {
+            LOG.debug("closing a PKCS#11 session failed: {}", e.getMessage());
+        }
+    }
+}
