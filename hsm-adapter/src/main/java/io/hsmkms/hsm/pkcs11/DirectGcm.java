@@ -42,8 +42,8 @@ import sun.security.pkcs11.wrapper.PKCS11Exception;
  * forbids relaxing the first two anyway). Nothing here reads CKA_VALUE. Copies live in one session
  * that this class owns; closing it destroys them, as does {@link #forget}. Because a copy would
  * outlive its token object (another node or an operator may destroy it, or the token may vanish),
- * a copy is used only while a look-up of its token object by label is less than
- * {@link #RECHECK_NANOS} old.
+ * a copy is used only while a check that its token object still exists (one attribute read on the
+ * token object's handle) is less than {@link #RECHECK_NANOS} old.
  *
  * <p>The caller (SunPkcs11Hsm) holds a concurrency permit around every call, which also bounds the
  * operation sessions this class opens.
@@ -56,6 +56,7 @@ final class DirectGcm implements AutoCloseable {
     private static final long CKR_GENERAL_ERROR = 0x05L;
     private static final long CKR_ENCRYPTED_DATA_INVALID = 0x40L;
     private static final long CKR_ENCRYPTED_DATA_LEN_RANGE = 0x41L;
+    private static final long CKR_OBJECT_HANDLE_INVALID = 0x82L;
 
     private final PKCS11 p11;
     private final long slot;
@@ -65,16 +66,25 @@ final class DirectGcm implements AutoCloseable {
     private final Object objectSessionLock = new Object();
     private final LinkedBlockingQueue<Long> idleSessions;
     private final ConcurrentMap<String, CompletableFuture<Copy>> copies = new ConcurrentHashMap<>();
+    /**
+     * Token key handles by label, from one listing of the token's secret keys. SoftHSM answers a find by
+     * label by checking every object file (30 ms per call with 1,000 keys, measured), so labels are
+     * listed all at once, and again only when a label is not in the last listing.
+     */
+    private final ConcurrentMap<String, Long> tokenHandles = new ConcurrentHashMap<>();
     private final AtomicLong operations = new AtomicLong();
+    private final AtomicLong tokenListings = new AtomicLong();
     private volatile boolean closed;
 
     /** A session-object copy of the token key under one label, and when its token object was last seen. */
     private static final class Copy {
         final long handle;
+        final long tokenHandle;
         final AtomicLong checkedAt;
 
-        Copy(long handle, long checkedAt) {
+        Copy(long handle, long tokenHandle, long checkedAt) {
             this.handle = handle;
+            this.tokenHandle = tokenHandle;
             this.checkedAt = new AtomicLong(checkedAt);
         }
     }
@@ -189,6 +199,7 @@ final class DirectGcm implements AutoCloseable {
      * object is destroyed and again after it, so a copy made in between does not outlive it.
      */
     void forget(String label) {
+        tokenHandles.remove(label);
         CompletableFuture<Copy> pending = copies.remove(label);
         if (pending == null) {
             return;
@@ -200,6 +211,11 @@ final class DirectGcm implements AutoCloseable {
             return;
         }
         destroy(copy);
+    }
+
+    /** How many times the token's secret keys were listed (tests: once for many keys, not once per key). */
+    long tokenListings() {
+        return tokenListings.get();
     }
 
     /** Successful direct operations so far (tests use it to prove this path, not the fallback, ran). */
@@ -276,7 +292,10 @@ final class DirectGcm implements AutoCloseable {
         boolean present;
         try {
             synchronized (objectSessionLock) {
-                present = findTokenKey(label) != 0;
+                present = tokenObjectExists(copy.tokenHandle);
+            }
+            if (!present) {
+                tokenHandles.remove(label, copy.tokenHandle);
             }
         } catch (Exception e) {
             // The token cannot be asked (e.g. it is gone): the copy must not keep serving without it.
@@ -299,7 +318,12 @@ final class DirectGcm implements AutoCloseable {
             throw new HsmException(Reason.SESSION, "find key");
         }
         synchronized (objectSessionLock) {
-            long tokenKey = findTokenKey(label);
+            long tokenKey = tokenKey(label);
+            if (tokenKey != 0 && !tokenObjectExists(tokenKey)) {
+                // The listing is older than the object's end (another node destroyed it): list again.
+                tokenHandles.remove(label, tokenKey);
+                tokenKey = tokenKey(label);
+            }
             if (tokenKey == 0) {
                 throw new HsmException(Reason.NOT_FOUND, "find key");
             }
@@ -318,7 +342,7 @@ final class DirectGcm implements AutoCloseable {
                 LOG.warn("a session copy of key {} was not sensitive, non-extractable and non-token; destroyed it", label);
                 throw new HsmException(Reason.KEY_USAGE, "copy key");
             }
-            return new Copy(handle, now);
+            return new Copy(handle, tokenKey, now);
         }
     }
 
@@ -328,16 +352,59 @@ final class DirectGcm implements AutoCloseable {
         };
     }
 
-    /** Under the object-session lock: the handle of the token secret key with this label, or 0. */
-    private long findTokenKey(String label) throws PKCS11Exception {
+    /**
+     * Under the object-session lock: the handle of the token secret key with this label, or 0. A label
+     * missing from the last listing lists the token again; callers reach here only for labels the
+     * adapter's KeyStore already knows, so a miss is a key made since, not a stream of bad labels.
+     */
+    private long tokenKey(String label) throws PKCS11Exception {
+        Long known = tokenHandles.get(label);
+        if (known != null) {
+            return known;
+        }
+        tokenListings.incrementAndGet();
         p11.C_FindObjectsInit(objectSession, new CK_ATTRIBUTE[] {
-            new CK_ATTRIBUTE(CKA_CLASS, CKO_SECRET_KEY), new CK_ATTRIBUTE(CKA_TOKEN, true), new CK_ATTRIBUTE(CKA_LABEL, label)
+            new CK_ATTRIBUTE(CKA_CLASS, CKO_SECRET_KEY), new CK_ATTRIBUTE(CKA_TOKEN, true)
         });
+        java.util.List<Long> handles = new java.util.ArrayList<>();
         try {
-            long[] found = p11.C_FindObjects(objectSession, 2);
-            return found.length == 0 ? 0 : found[0];
+            for (long[] found; (found = p11.C_FindObjects(objectSession, 1024)).length > 0; ) {
+                for (long handle : found) {
+                    handles.add(handle);
+                }
+            }
         } finally {
             p11.C_FindObjectsFinal(objectSession);
+        }
+        for (long handle : handles) {
+            CK_ATTRIBUTE[] name = {new CK_ATTRIBUTE(CKA_LABEL)};
+            try {
+                p11.C_GetAttributeValue(objectSession, handle, name);
+            } catch (PKCS11Exception gone) {
+                continue; // destroyed by another process since the find
+            }
+            char[] chars = name[0].getCharArray();
+            if (chars != null) {
+                tokenHandles.put(new String(chars), handle);
+            }
+        }
+        Long found = tokenHandles.get(label);
+        return found == null ? 0 : found;
+    }
+
+    /**
+     * Under the object-session lock: whether a token object still exists. One attribute read; SoftHSM
+     * checks the object's file on every access and answers CKR_OBJECT_HANDLE_INVALID once it is gone.
+     */
+    private boolean tokenObjectExists(long tokenHandle) throws PKCS11Exception {
+        try {
+            p11.C_GetAttributeValue(objectSession, tokenHandle, new CK_ATTRIBUTE[] {new CK_ATTRIBUTE(CKA_CLASS)});
+            return true;
+        } catch (PKCS11Exception e) {
+            if (e.getErrorCode() == CKR_OBJECT_HANDLE_INVALID) {
+                return false;
+            }
+            throw e;
         }
     }
 
