@@ -7,7 +7,6 @@ import io.hsmkms.server.core.KeyState;
 import io.hsmkms.server.core.KeyVersion;
 import io.hsmkms.server.core.ManagedKey;
 import java.time.Instant;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -25,8 +24,8 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>How a cached key is trusted depends on who else writes the database:
  * <ul>
  * <li>{@link Sharing#EXCLUSIVE}: this process is the database's only user (the embedded H2 file is locked by
- * the process that opens it). Every change passes through this object, which drops the entry after the commit;
- * reads of a cached key do not touch the database.
+ * the process that opens it). Every change passes through this object, which replaces the entry with what it
+ * stored; reads of a cached key do not touch the database.
  * <li>{@link Sharing#SHARED}: other nodes write the same database. Each read asks the database for the key's
  * revision (one indexed single-row query instead of three) and reloads when it moved, so a change made on
  * another node applies to the next call here, as without the cache.
@@ -46,10 +45,11 @@ public final class CachingMetadataStore implements MetadataStore {
     private final ConcurrentHashMap<UUID, ManagedKey> keys = new ConcurrentHashMap<>();
     private final AtomicLong bytes = new AtomicLong();
     /**
-     * Raised after every committed write. A reader that saw it change while it loaded does not cache what it
-     * loaded: the row may have changed (or gone) after the read and before the writer dropped the entry.
+     * A key's loads and this node's writes of it take the key's stripe, so a load can never put back what a
+     * write has just replaced (both read or write the database and then the entry as one step). Cached reads
+     * take no lock.
      */
-    private final AtomicLong writes = new AtomicLong();
+    private final Object[] stripes = new Object[64];
     private final LongAdder hits = new LongAdder();
     private final LongAdder misses = new LongAdder();
 
@@ -60,6 +60,9 @@ public final class CachingMetadataStore implements MetadataStore {
         this.store = store;
         this.sharing = sharing;
         this.maxBytes = maxBytes;
+        for (int i = 0; i < stripes.length; i++) {
+            stripes[i] = new Object();
+        }
     }
 
     /** The embedded H2 store in {@code dataDir}: this process holds its file lock, so the cache is exclusive. */
@@ -75,23 +78,20 @@ public final class CachingMetadataStore implements MetadataStore {
     @Override
     public Optional<ManagedKey> find(UUID id) {
         ManagedKey cached = keys.get(id);
-        if (cached != null) {
-            if (sharing == Sharing.EXCLUSIVE) {
-                hits.increment();
-                return Optional.of(cached);
-            }
-            OptionalLong revision = store.revision(id);
-            if (revision.isPresent() && revision.getAsLong() == cached.revision()) {
-                hits.increment();
-                return Optional.of(cached);
-            }
-            drop(id, cached);
+        if (cached != null && (sharing == Sharing.EXCLUSIVE || store.revision(id).equals(OptionalLong.of(cached.revision())))) {
+            hits.increment();
+            return Optional.of(cached);
         }
         misses.increment();
-        long before = writes.get();
-        Optional<ManagedKey> loaded = store.find(id);
-        loaded.ifPresent(key -> remember(key, before));
-        return loaded;
+        synchronized (stripe(id)) {
+            Optional<ManagedKey> loaded = store.find(id);
+            if (loaded.isPresent()) {
+                put(loaded.get());
+            } else {
+                remove(id);
+            }
+            return loaded;
+        }
     }
 
     /** Cached reads answered without loading the key (for metrics and tests). */
@@ -109,39 +109,32 @@ public final class CachingMetadataStore implements MetadataStore {
         return bytes.get();
     }
 
-    private void remember(ManagedKey key, long writesBefore) {
+    private Object stripe(UUID id) {
+        return stripes[Math.floorMod(id.hashCode(), stripes.length)];
+    }
+
+    /** Under the key's stripe. */
+    private void put(ManagedKey key) {
         long weight = weight(key);
         if (weight > maxBytes) {
+            remove(key.id());
             return;
         }
-        // compute() makes the check and the put one step for this id, so a writer's drop cannot fall between them.
-        keys.compute(key.id(), (id, old) -> {
-            if (writes.get() != writesBefore || (old != null && old.revision() >= key.revision())) {
-                return old;
-            }
-            bytes.addAndGet(weight - (old == null ? 0 : weight(old)));
-            return key;
-        });
-        evictOverBudget();
-    }
-
-    private void evictOverBudget() {
-        Iterator<Map.Entry<UUID, ManagedKey>> entries = keys.entrySet().iterator();
-        // Any entry will do: the map's order is unrelated to use, and a dropped key is one load away.
+        ManagedKey old = keys.put(key.id(), key);
+        bytes.addAndGet(weight - (old == null ? 0 : weight(old)));
+        // Any entry will do: the map's order is unrelated to use, and a dropped key is one load away. Entries
+        // of other stripes are removed only if unchanged, so a concurrent put of theirs is never lost track of.
+        var entries = keys.entrySet().iterator();
         while (bytes.get() > maxBytes && entries.hasNext()) {
-            Map.Entry<UUID, ManagedKey> entry = entries.next();
-            drop(entry.getKey(), entry.getValue());
+            var entry = entries.next();
+            if (!entry.getKey().equals(key.id()) && keys.remove(entry.getKey(), entry.getValue())) {
+                bytes.addAndGet(-weight(entry.getValue()));
+            }
         }
     }
 
-    private void drop(UUID id, ManagedKey expected) {
-        if (keys.remove(id, expected)) {
-            bytes.addAndGet(-weight(expected));
-        }
-    }
-
-    private void dropAfterWrite(UUID id) {
-        writes.incrementAndGet();
+    /** Under the key's stripe. */
+    private void remove(UUID id) {
         ManagedKey old = keys.remove(id);
         if (old != null) {
             bytes.addAndGet(-weight(old));
@@ -161,32 +154,45 @@ public final class CachingMetadataStore implements MetadataStore {
         return size;
     }
 
-    // Writes: the database first, then the entry goes (see `writes`).
+    // This node's writes: the database, then the entry becomes what was stored (or goes, when the write failed
+    // and the stored state is unknown here), under the key's stripe.
 
     @Override
     public ManagedKey insert(ManagedKey key) {
-        try {
-            return store.insert(key);
-        } finally {
-            dropAfterWrite(key.id());
+        synchronized (stripe(key.id())) {
+            try {
+                ManagedKey stored = store.insert(key);
+                put(stored);
+                return stored;
+            } catch (RuntimeException e) {
+                remove(key.id());
+                throw e;
+            }
         }
     }
 
     @Override
     public ManagedKey update(ManagedKey changed) {
-        try {
-            return store.update(changed);
-        } finally {
-            dropAfterWrite(changed.id());
+        synchronized (stripe(changed.id())) {
+            try {
+                ManagedKey stored = store.update(changed);
+                put(stored);
+                return stored;
+            } catch (RuntimeException e) {
+                remove(changed.id());
+                throw e;
+            }
         }
     }
 
     @Override
     public void deleteKey(UUID id) {
-        try {
-            store.deleteKey(id);
-        } finally {
-            dropAfterWrite(id);
+        synchronized (stripe(id)) {
+            try {
+                store.deleteKey(id);
+            } finally {
+                remove(id);
+            }
         }
     }
 

@@ -47,15 +47,17 @@ class CachingMetadataStoreTest {
     }
 
     @Test
-    void aKeyReadOnce_isServedWithoutTheDatabase() {
-        ManagedKey stored = cache.insert(key(UUID.randomUUID()));
-        assertThat(cache.find(stored.id())).contains(stored);
+    void aKeyReadOnceOrWrittenThroughTheCache_isServedWithoutTheDatabase() {
+        ManagedKey loaded = database.insert(key(UUID.randomUUID()));
+        assertThat(cache.find(loaded.id())).contains(loaded);
         assertThat(cache.misses()).isEqualTo(1);
+        ManagedKey written = cache.insert(key(UUID.randomUUID()));
 
         database.close();
 
-        assertThat(cache.find(stored.id())).as("answered with the pool closed").contains(stored);
-        assertThat(cache.hits()).isEqualTo(1);
+        assertThat(cache.find(loaded.id())).as("answered with the pool closed").contains(loaded);
+        assertThat(cache.find(written.id())).as("answered with the pool closed").contains(written);
+        assertThat(cache.hits()).isEqualTo(2);
     }
 
     @Test
