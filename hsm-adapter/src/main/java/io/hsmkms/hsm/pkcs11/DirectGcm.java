@@ -281,7 +281,8 @@ final class DirectGcm implements AutoCloseable {
     /**
      * Whether the copy may still be used: yes while its token object was seen less than
      * {@link #RECHECK_NANOS} ago; otherwise one thread looks again (the others carry on with the
-     * copy meanwhile) and a missing object drops the copy and fails the call as NOT_FOUND.
+     * copy meanwhile), and an object that is gone by handle and by label drops the copy and fails the
+     * call as NOT_FOUND.
      */
     private boolean stillBacked(String label, CompletableFuture<Copy> pending, Copy copy) throws Exception {
         long checked = copy.checkedAt.get();
@@ -292,10 +293,7 @@ final class DirectGcm implements AutoCloseable {
         boolean present;
         try {
             synchronized (objectSessionLock) {
-                present = tokenObjectExists(copy.tokenHandle);
-            }
-            if (!present) {
-                tokenHandles.remove(label, copy.tokenHandle);
+                present = tokenObjectExists(label, copy.tokenHandle) != 0;
             }
         } catch (Exception e) {
             // The token cannot be asked (e.g. it is gone): the copy must not keep serving without it.
@@ -318,12 +316,8 @@ final class DirectGcm implements AutoCloseable {
             throw new HsmException(Reason.SESSION, "find key");
         }
         synchronized (objectSessionLock) {
-            long tokenKey = tokenKey(label);
-            if (tokenKey != 0 && !tokenObjectExists(tokenKey)) {
-                // The listing is older than the object's end (another node destroyed it): list again.
-                tokenHandles.remove(label, tokenKey);
-                tokenKey = tokenKey(label);
-            }
+            long listed = tokenKey(label);
+            long tokenKey = listed == 0 ? confirmedByLabel(label) : tokenObjectExists(label, listed);
             if (tokenKey == 0) {
                 throw new HsmException(Reason.NOT_FOUND, "find key");
             }
@@ -393,19 +387,42 @@ final class DirectGcm implements AutoCloseable {
     }
 
     /**
-     * Under the object-session lock: whether a token object still exists. One attribute read; SoftHSM
-     * checks the object's file on every access and answers CKR_OBJECT_HANDLE_INVALID once it is gone.
+     * Under the object-session lock: the handle of the token key under this label if it still exists, else 0.
+     * Usually one attribute read on the known handle (SoftHSM checks the object's file on every access and
+     * answers CKR_OBJECT_HANDLE_INVALID once it is gone). That answer is confirmed by a search for the label
+     * before it counts: with two processes rotating keys on one token, a read by handle failed now and then for
+     * a key that was there (MultiNodeTest, about one run in five), and a key must not be reported missing.
      */
-    private boolean tokenObjectExists(long tokenHandle) throws PKCS11Exception {
+    private long tokenObjectExists(String label, long tokenHandle) throws PKCS11Exception {
         try {
             p11.C_GetAttributeValue(objectSession, tokenHandle, new CK_ATTRIBUTE[] {new CK_ATTRIBUTE(CKA_CLASS)});
-            return true;
+            return tokenHandle;
         } catch (PKCS11Exception e) {
-            if (e.getErrorCode() == CKR_OBJECT_HANDLE_INVALID) {
-                return false;
+            if (e.getErrorCode() != CKR_OBJECT_HANDLE_INVALID) {
+                throw e;
             }
-            throw e;
         }
+        return confirmedByLabel(label);
+    }
+
+    /** Under the object-session lock: a search for the label (every object file is checked), remembered. */
+    private long confirmedByLabel(String label) throws PKCS11Exception {
+        p11.C_FindObjectsInit(objectSession, new CK_ATTRIBUTE[] {
+            new CK_ATTRIBUTE(CKA_CLASS, CKO_SECRET_KEY), new CK_ATTRIBUTE(CKA_TOKEN, true), new CK_ATTRIBUTE(CKA_LABEL, label)
+        });
+        long found;
+        try {
+            long[] handles = p11.C_FindObjects(objectSession, 2);
+            found = handles.length == 0 ? 0 : handles[0];
+        } finally {
+            p11.C_FindObjectsFinal(objectSession);
+        }
+        if (found == 0) {
+            tokenHandles.remove(label);
+        } else {
+            tokenHandles.put(label, found);
+        }
+        return found;
     }
 
     private void destroy(Copy copy) {
