@@ -29,10 +29,12 @@ import io.hsmkms.server.core.KeyPolicies;
 import io.hsmkms.server.core.KeyNames;
 import io.hsmkms.server.core.KeyOperations;
 import io.hsmkms.server.grpc.KmsServices;
+import io.hsmkms.server.store.CachingMetadataStore;
 import io.hsmkms.server.store.MetadataStore;
 import io.hsmkms.server.core.KeyState;
 import io.hsmkms.server.observability.ObservedHsm;
 import io.hsmkms.server.observability.RequestMetrics;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import java.io.IOException;
@@ -123,6 +125,12 @@ public final class KmsServer implements AutoCloseable {
             meters.gauge("hsmkms.keys", Tags.of("state", state.name()), count);
         }
         meters.gauge("hsmkms.hsm.serving", hsm, h -> h.serving() ? 1 : 0);
+        if (store instanceof CachingMetadataStore cache) {
+            FunctionCounter.builder("hsmkms.metadata.key.reads", cache, CachingMetadataStore::hits).tag("result", "cached")
+                    .description("Key reads answered from this node's metadata cache").register(meters);
+            FunctionCounter.builder("hsmkms.metadata.key.reads", cache, CachingMetadataStore::misses).tag("result", "loaded")
+                    .description("Key reads that loaded the key from the database").register(meters);
+        }
         KeyEvents events = new TrailKeyEvents(audit, names, clock);
         AccessControl access = new AccessControl(security.identities(), new KeyPolicies(), store, names, clock);
         KeyOperations keys = new KeyOperations(hsm, store, store, names, access, clock);

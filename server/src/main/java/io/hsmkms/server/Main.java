@@ -88,11 +88,6 @@ public final class Main {
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new JvmMemoryMetrics().bindTo(meters);
         new ProcessorMetrics().bindTo(meters);
-        CachingMetadataStore cache = repository;
-        io.micrometer.core.instrument.FunctionCounter.builder("hsmkms.metadata.key.reads", cache, CachingMetadataStore::hits)
-                .tag("result", "cached").description("Key reads answered from the node's metadata cache").register(meters);
-        io.micrometer.core.instrument.FunctionCounter.builder("hsmkms.metadata.key.reads", cache, CachingMetadataStore::misses)
-                .tag("result", "loaded").description("Key reads that loaded the key from the database").register(meters);
         MetricsEndpoint metrics = config.metricsAddress() == null ? null
                 : MetricsEndpoint.start(config.metricsAddress(), meters);
         KmsServer server = new KmsServer(transport, hsm, repository, audit, meters, new KeyNames(config.region()), nodeId,

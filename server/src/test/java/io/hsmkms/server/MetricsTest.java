@@ -51,6 +51,9 @@ class MetricsTest {
         String enabledKeys = "hsmkms_keys{state=\"ENABLED\"}";
         assertThat(value(after, enabledKeys) - value(before, enabledKeys)).isEqualTo(1);
         assertThat(after).contains("hsmkms_hsm_serving 1.0", "hsmkms_hsm_in_flight");
+        String cachedReads = "hsmkms_metadata_key_reads_total{result=\"cached\"}";
+        assertThat(value(after, cachedReads) - value(before, cachedReads)).as("3 Encrypts on one key").isGreaterThanOrEqualTo(2);
+        assertThat(after).contains("hsmkms_metadata_key_reads_total{result=\"loaded\"}");
     }
 
     private static double value(String scrape, String series) {
