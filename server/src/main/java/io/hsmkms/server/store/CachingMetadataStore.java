@@ -159,27 +159,22 @@ public final class CachingMetadataStore implements MetadataStore {
 
     @Override
     public ManagedKey insert(ManagedKey key) {
-        synchronized (stripe(key.id())) {
-            try {
-                ManagedKey stored = store.insert(key);
-                put(stored);
-                return stored;
-            } catch (RuntimeException e) {
-                remove(key.id());
-                throw e;
-            }
-        }
+        return writeThrough(key.id(), () -> store.insert(key));
     }
 
     @Override
     public ManagedKey update(ManagedKey changed) {
-        synchronized (stripe(changed.id())) {
+        return writeThrough(changed.id(), () -> store.update(changed));
+    }
+
+    private ManagedKey writeThrough(UUID id, java.util.function.Supplier<ManagedKey> write) {
+        synchronized (stripe(id)) {
             try {
-                ManagedKey stored = store.update(changed);
+                ManagedKey stored = write.get();
                 put(stored);
                 return stored;
             } catch (RuntimeException e) {
-                remove(changed.id());
+                remove(id);
                 throw e;
             }
         }
