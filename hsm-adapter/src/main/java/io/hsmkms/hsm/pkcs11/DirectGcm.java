@@ -89,7 +89,8 @@ final class DirectGcm implements AutoCloseable {
     /** A session-object copy of the token key under one label, and when its token object was last seen. */
     private static final class Copy {
         final long handle;
-        final long tokenHandle;
+        /** Updated when a search by label found the object under another handle, so the next check is a read again. */
+        volatile long tokenHandle;
         final AtomicLong checkedAt;
 
         Copy(long handle, long tokenHandle, long checkedAt) {
@@ -308,7 +309,11 @@ final class DirectGcm implements AutoCloseable {
         boolean present;
         try {
             synchronized (objectSessionLock) {
-                present = tokenObjectExists(label, copy.tokenHandle) != 0;
+                long tokenHandle = tokenObjectExists(label, copy.tokenHandle);
+                present = tokenHandle != 0;
+                if (present) {
+                    copy.tokenHandle = tokenHandle;
+                }
             }
         } catch (Exception e) {
             // The token cannot be asked (e.g. it is gone): the copy must not keep serving without it.
