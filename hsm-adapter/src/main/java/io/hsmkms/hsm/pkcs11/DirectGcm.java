@@ -410,8 +410,8 @@ final class DirectGcm implements AutoCloseable {
      * Under the object-session lock: the handle of the token key under this label if it still exists, else 0.
      * Usually one attribute read on the known handle (SoftHSM checks the object's file on every access and
      * answers CKR_OBJECT_HANDLE_INVALID once it is gone). That answer is confirmed by a search for the label
-     * before it counts: with two processes rotating keys on one token, a read by handle failed now and then for
-     * a key that was there (MultiNodeTest, about one run in five), and a key must not be reported missing.
+     * before it counts: a key reported missing is marked unavailable, and while another process changes the
+     * token SoftHSM can miss an existing object for a moment (seen in the KeyStore lookup, SunPkcs11Hsm.handle).
      */
     private long tokenObjectExists(String label, long tokenHandle) throws PKCS11Exception, InterruptedException {
         try {
