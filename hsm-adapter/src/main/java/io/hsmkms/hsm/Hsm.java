@@ -10,7 +10,9 @@ public interface Hsm extends AutoCloseable {
 
     /**
      * Generates an AES-256 key inside the token as a persistent, sensitive, non-extractable object
-     * with the given label. Labels are never reused: an existing label is an error, never replaced.
+     * with the given label. Labels are never reused: an existing label is an error, never replaced. Callers make
+     * labels unique by construction (key ids, random suffixes, node ids): an adapter may check only the labels it
+     * has seen, because searching the whole token on every create makes creating N keys cost N^2.
      */
     HsmKeyRef generateAesKey(String label);
 

@@ -5,7 +5,13 @@ import static sun.security.pkcs11.wrapper.PKCS11Constants.CKA_EXTRACTABLE;
 import static sun.security.pkcs11.wrapper.PKCS11Constants.CKA_LABEL;
 import static sun.security.pkcs11.wrapper.PKCS11Constants.CKA_SENSITIVE;
 import static sun.security.pkcs11.wrapper.PKCS11Constants.CKA_TOKEN;
+import static sun.security.pkcs11.wrapper.PKCS11Constants.CKA_KEY_TYPE;
+import static sun.security.pkcs11.wrapper.PKCS11Constants.CKA_PRIVATE;
+import static sun.security.pkcs11.wrapper.PKCS11Constants.CKA_VALUE_LEN;
+import static sun.security.pkcs11.wrapper.PKCS11Constants.CKF_RW_SESSION;
 import static sun.security.pkcs11.wrapper.PKCS11Constants.CKF_SERIAL_SESSION;
+import static sun.security.pkcs11.wrapper.PKCS11Constants.CKK_AES;
+import static sun.security.pkcs11.wrapper.PKCS11Constants.CKM_AES_KEY_GEN;
 import static sun.security.pkcs11.wrapper.PKCS11Constants.CKM_AES_GCM;
 import static sun.security.pkcs11.wrapper.PKCS11Constants.CKO_SECRET_KEY;
 import static sun.security.pkcs11.wrapper.PKCS11Constants.CKS_RO_USER_FUNCTIONS;
@@ -13,7 +19,9 @@ import static sun.security.pkcs11.wrapper.PKCS11Constants.CKS_RW_USER_FUNCTIONS;
 
 import io.hsmkms.hsm.HsmException;
 import io.hsmkms.hsm.HsmException.Reason;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -46,6 +54,10 @@ import sun.security.pkcs11.wrapper.PKCS11Exception;
  * token object's handle) is less than {@link #RECHECK_NANOS} old, as long as no more than 50 keys are
  * due a check each second ({@link #RECHECK_SPACING_NANOS}).
  *
+ * <p>It also generates and destroys the labelled AES token keys themselves, and keeps an index of their handles
+ * by label from one listing of the token, so that making, finding and using a key never lists the token once
+ * the index knows its label (see SunPkcs11Hsm).
+ *
  * <p>The caller (SunPkcs11Hsm) holds a concurrency permit around every call, which also bounds the
  * operation sessions this class opens.
  */
@@ -66,6 +78,16 @@ final class DirectGcm implements AutoCloseable {
     private static final long CKR_ENCRYPTED_DATA_INVALID = 0x40L;
     private static final long CKR_ENCRYPTED_DATA_LEN_RANGE = 0x41L;
     private static final long CKR_OBJECT_HANDLE_INVALID = 0x82L;
+
+    /** The flags as attributes, resolved by name once: the config text and this path cannot drift apart. */
+    private static final List<CK_ATTRIBUTE> AES_KEY_FLAGS = Pkcs11Config.AES_KEY_FLAGS.stream().map(flag -> {
+        try {
+            long type = sun.security.pkcs11.wrapper.PKCS11Constants.class.getField(flag.getKey()).getLong(null);
+            return new CK_ATTRIBUTE(type, (boolean) flag.getValue());
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("unknown PKCS#11 attribute " + flag.getKey(), e);
+        }
+    }).toList();
 
     private final PKCS11 p11;
     private final long slot;
@@ -200,6 +222,66 @@ final class DirectGcm implements AutoCloseable {
             release(session, clean);
         }
     }
+
+    /**
+     * Generates an AES-256 token key under this label, with the attributes SunPKCS11's generate template gives
+     * ({@link Pkcs11Config#AES_KEY_FLAGS}) and the token, private and label attributes its KeyStore adds, and
+     * remembers its handle. The caller has checked the label is new. Unlike the KeyStore's setEntry, this lists
+     * nothing: making a key costs the same with 100,000 keys on the token as with one.
+     */
+    void generateTokenKey(String label) throws PKCS11Exception {
+        List<CK_ATTRIBUTE> template = new ArrayList<>(List.of(
+                new CK_ATTRIBUTE(CKA_CLASS, CKO_SECRET_KEY), new CK_ATTRIBUTE(CKA_KEY_TYPE, CKK_AES),
+                new CK_ATTRIBUTE(CKA_VALUE_LEN, 32L), new CK_ATTRIBUTE(CKA_TOKEN, true),
+                new CK_ATTRIBUTE(CKA_PRIVATE, true), new CK_ATTRIBUTE(CKA_LABEL, label)));
+        template.addAll(AES_KEY_FLAGS);
+        // Token objects are made and destroyed only in read/write sessions; these are rare, so not pooled.
+        long session = p11.C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, null, null);
+        try {
+            long handle = p11.C_GenerateKey(session, new CK_MECHANISM(CKM_AES_KEY_GEN), template.toArray(CK_ATTRIBUTE[]::new));
+            tokenHandles.put(label, handle);
+        } finally {
+            closeQuietly(session);
+        }
+    }
+
+    /**
+     * Destroys the token key under this label and any copy of it; false if the token has no such key. The copy
+     * goes first, so it never outlives the token object, and again afterwards, for a copy another thread made
+     * from the object while it still existed.
+     */
+    boolean destroyTokenKey(String label) throws PKCS11Exception, InterruptedException {
+        long handle;
+        synchronized (objectSessionLock) {
+            long listed = tokenKey(label);
+            handle = listed == 0 ? confirmedByLabel(label) : tokenObjectExists(label, listed);
+        }
+        forget(label);
+        if (handle == 0) {
+            return false;
+        }
+        long session = p11.C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, null, null);
+        try {
+            p11.C_DestroyObject(session, handle);
+        } finally {
+            closeQuietly(session);
+        }
+        forget(label);
+        return true;
+    }
+
+    /** Whether a listing or a generate here has seen a token key under this label (no token call). */
+    boolean knows(String label) {
+        return tokenHandles.containsKey(label);
+    }
+
+    /** Lists the token's secret keys afresh and returns their labels. */
+    java.util.Set<String> listTokenKeys() throws PKCS11Exception {
+        synchronized (objectSessionLock) {
+            return listUnderLock();
+        }
+    }
+
 
     private static CK_MECHANISM mechanism(byte[] iv, byte[] aad) {
         return new CK_MECHANISM(CKM_AES_GCM, new CK_GCM_PARAMS(TAG_BYTES * 8, iv, aad.length == 0 ? null : aad));
@@ -376,11 +458,18 @@ final class DirectGcm implements AutoCloseable {
         if (known != null) {
             return known;
         }
+        listUnderLock();
+        Long found = tokenHandles.get(label);
+        return found == null ? 0 : found;
+    }
+
+    /** Under the object-session lock: one listing of the token's secret keys into the handle index; returns the labels seen. */
+    private java.util.Set<String> listUnderLock() throws PKCS11Exception {
         tokenListings.incrementAndGet();
         p11.C_FindObjectsInit(objectSession, new CK_ATTRIBUTE[] {
             new CK_ATTRIBUTE(CKA_CLASS, CKO_SECRET_KEY), new CK_ATTRIBUTE(CKA_TOKEN, true)
         });
-        java.util.List<Long> handles = new java.util.ArrayList<>();
+        List<Long> handles = new ArrayList<>();
         try {
             for (long[] found; (found = p11.C_FindObjects(objectSession, 1024)).length > 0; ) {
                 for (long handle : found) {
@@ -390,6 +479,7 @@ final class DirectGcm implements AutoCloseable {
         } finally {
             p11.C_FindObjectsFinal(objectSession);
         }
+        java.util.Set<String> labels = new java.util.HashSet<>();
         for (long handle : handles) {
             CK_ATTRIBUTE[] name = {new CK_ATTRIBUTE(CKA_LABEL)};
             try {
@@ -399,11 +489,12 @@ final class DirectGcm implements AutoCloseable {
             }
             char[] chars = name[0].getCharArray();
             if (chars != null) {
-                tokenHandles.put(new String(chars), handle);
+                String label = new String(chars);
+                tokenHandles.put(label, handle);
+                labels.add(label);
             }
         }
-        Long found = tokenHandles.get(label);
-        return found == null ? 0 : found;
+        return labels;
     }
 
     /**

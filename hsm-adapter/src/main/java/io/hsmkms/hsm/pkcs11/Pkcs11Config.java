@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -31,18 +32,23 @@ public record Pkcs11Config(
     public static final String MAX_CONCURRENCY = "HSMKMS_HSM_MAX_CONCURRENCY";
 
     public static final Path DEFAULT_LIBRARY = Path.of("/usr/lib/softhsm/libsofthsm2.so");
-    /** Every AES key object: sensitive, never extractable, encrypt and decrypt only. */
-    private static final String AES_KEY_ATTRIBUTES = String.join("\n", "",
-            "  CKA_SENSITIVE = true",
-            "  CKA_EXTRACTABLE = false",
-            "  CKA_ENCRYPT = true",
-            "  CKA_DECRYPT = true",
-            "  CKA_WRAP = false",
-            "  CKA_UNWRAP = false",
-            "  CKA_SIGN = false",
-            "  CKA_VERIFY = false",
-            "  CKA_DERIVE = false",
-            "");
+    /**
+     * Every AES key object: sensitive, never extractable, encrypt and decrypt only. One list for both ways a
+     * key is made: SunPKCS11's generate and import templates (config text below) and DirectGcm's C_GenerateKey.
+     */
+    static final List<Map.Entry<String, Boolean>> AES_KEY_FLAGS = List.of(
+            Map.entry("CKA_SENSITIVE", true),
+            Map.entry("CKA_EXTRACTABLE", false),
+            Map.entry("CKA_ENCRYPT", true),
+            Map.entry("CKA_DECRYPT", true),
+            Map.entry("CKA_WRAP", false),
+            Map.entry("CKA_UNWRAP", false),
+            Map.entry("CKA_SIGN", false),
+            Map.entry("CKA_VERIFY", false),
+            Map.entry("CKA_DERIVE", false));
+    private static final String AES_KEY_ATTRIBUTES = AES_KEY_FLAGS.stream()
+            .map(flag -> "  " + flag.getKey() + " = " + flag.getValue())
+            .collect(java.util.stream.Collectors.joining("\n", "\n", "\n"));
     public static final int DEFAULT_MAX_CONCURRENCY = 16;
     public static final Duration DEFAULT_ACQUIRE_TIMEOUT = Duration.ofSeconds(5);
 

@@ -37,15 +37,20 @@ import org.slf4j.LoggerFactory;
 /**
  * {@link Hsm} through the JDK's SunPKCS11 provider.
  *
- * <p>Keys are generated as session objects under a template that makes them sensitive and
- * non-extractable, then copied into labelled token objects through the PKCS#11 KeyStore (SunPKCS11
- * cannot label a key at generation time). Key handles are cached by label; a label the cache does
- * not know triggers a KeyStore reload, so keys created by another process sharing the token (another
- * node) are found. A reload lists every object on the token, so it is never done per call: only on a
- * miss, single-flight (threads that missed while a reload ran use its result instead of reloading
- * again), and a label a reload just failed to find is answered NOT_FOUND without another reload for
- * {@link #MISS_MEMORY_NANOS}. A semaphore bounds the operations in flight below the token's session
- * limit.
+ * <p>AES keys: with the direct path ({@link DirectGcm}, the default where the JDK lets us use its PKCS#11 wrapper)
+ * a key is generated straight into a labelled token object, and labels are resolved through DirectGcm's index
+ * of token keys; the KeyStore is not involved, because each of its lookups searches the token by label and
+ * each setEntry lists the whole token, and SoftHSM answers both by reading every object. Without the direct
+ * path, keys are generated as session objects under a template that makes them sensitive and non-extractable,
+ * then copied into labelled token objects through the PKCS#11 KeyStore (SunPKCS11 cannot label a key at
+ * generation time), and key handles are cached by label.
+ *
+ * <p>Either way, a label this process has not resolved yet lists the token's keys, so keys created by another
+ * process sharing the token (another node) are found. A listing reads every object, so it is never done per
+ * call: only on a miss, single-flight (threads that missed while a listing ran use its result instead of
+ * listing again), and a label a listing just failed to find is answered NOT_FOUND without another listing for
+ * {@link #MISS_MEMORY_NANOS}. Imported keys, key check values and the audit signing key go through the
+ * KeyStore. A semaphore bounds the operations in flight below the token's session limit.
  */
 public final class SunPkcs11Hsm implements Hsm {
     private static final Logger LOG = LoggerFactory.getLogger(SunPkcs11Hsm.class);
@@ -145,6 +150,17 @@ public final class SunPkcs11Hsm implements Hsm {
         HsmKeyRef ref = new HsmKeyRef(label);
         return withPermit("generate key", () -> {
             synchronized (keyStoreLock) {
+                if (directGcm != null) {
+                    // No listing of the token here: the service's labels are new by construction (key ids,
+                    // random suffixes, node ids), and a listing per create made creating N keys cost N^2 (each
+                    // listing reads every object: 3,000 keys took minutes). What this process has seen is checked.
+                    if (keyStore.containsAlias(label) || directGcm.knows(label)) {
+                        throw new HsmException(Reason.ALREADY_EXISTS, "generate key");
+                    }
+                    directGcm.generateTokenKey(label);
+                    recentMisses.remove(label);
+                    return ref;
+                }
                 // setEntry on an existing label would destroy that key: check first, under the lock.
                 if (keyStore.containsAlias(label) || reloadedContains(label)) {
                     throw new HsmException(Reason.ALREADY_EXISTS, "generate key");
@@ -165,7 +181,7 @@ public final class SunPkcs11Hsm implements Hsm {
         }
         return withPermit("import key", () -> {
             synchronized (keyStoreLock) {
-                if (keyStore.containsAlias(label) || reloadedContains(label)) {
+                if (keyStore.containsAlias(label) || (directGcm != null && directGcm.knows(label)) || reloadedContains(label)) {
                     throw new HsmException(Reason.ALREADY_EXISTS, "import key");
                 }
                 store(label, new SecretKeySpec(material, "AES"), "import key");
@@ -312,18 +328,18 @@ public final class SunPkcs11Hsm implements Hsm {
         withPermit("destroy key", () -> {
             synchronized (keyStoreLock) {
                 keys.remove(key.label());
+                if (directGcm != null) {
+                    // By handle, without the KeyStore (whose deleteEntry lists the whole token); its alias map may
+                    // keep the label until its next reload, and a lookup there then finds no object: NOT_FOUND.
+                    if (!directGcm.destroyTokenKey(key.label())) {
+                        throw new HsmException(Reason.NOT_FOUND, "destroy key");
+                    }
+                    return null;
+                }
                 if (!keyStore.containsAlias(key.label()) && !reloadedContains(key.label())) {
                     throw new HsmException(Reason.NOT_FOUND, "destroy key");
                 }
-                if (directGcm != null) {
-                    // The copy first, so it never outlives the token object; again afterwards, for a
-                    // copy another thread made from the object while it still existed.
-                    directGcm.forget(key.label());
-                    keyStore.deleteEntry(key.label());
-                    directGcm.forget(key.label());
-                } else {
-                    keyStore.deleteEntry(key.label());
-                }
+                keyStore.deleteEntry(key.label());
             }
             return null;
         });
@@ -333,6 +349,9 @@ public final class SunPkcs11Hsm implements Hsm {
     public List<String> listKeyLabels() {
         return withPermit("list keys", () -> {
             synchronized (keyStoreLock) {
+                if (directGcm != null) {
+                    return directGcm.listTokenKeys().stream().sorted().toList();
+                }
                 reloadKeyStore();
                 List<String> labels = new ArrayList<>();
                 for (String alias : Collections.list(keyStore.aliases())) {
@@ -370,26 +389,18 @@ public final class SunPkcs11Hsm implements Hsm {
     }
 
     /**
-     * One AES-GCM operation. The label is resolved through the KeyStore cache either way, so a label
-     * the token lacks fails as before (one reload, then remembered as missing).
+     * One AES-GCM operation. A label the token lacks fails the same way on both paths: one listing (single-flight),
+     * then NOT_FOUND, remembered for {@link #MISS_MEMORY_NANOS}. The direct path never asks the KeyStore: a
+     * KeyStore lookup searches the token by label, which SoftHSM answers by reading every object.
      */
     private byte[] gcm(String operation, int mode, HsmKeyRef key, byte[] iv, byte[] aad, byte[] input) {
-        Key handle = handle(key);
         if (directGcm != null) {
-            return withPermit(operation, () -> {
-                try {
-                    return mode == Cipher.ENCRYPT_MODE
-                            ? directGcm.encrypt(key.label(), iv, aad, input)
-                            : directGcm.decrypt(key.label(), iv, aad, input);
-                } catch (HsmException e) {
-                    if (e.reason() == Reason.NOT_FOUND) {
-                        // Its token object is gone: the next call asks the KeyStore again, like a new label.
-                        keys.remove(key.label());
-                    }
-                    throw e;
-                }
-            });
+            requireListed(key);
+            return withPermit(operation, () -> mode == Cipher.ENCRYPT_MODE
+                    ? directGcm.encrypt(key.label(), iv, aad, input)
+                    : directGcm.decrypt(key.label(), iv, aad, input));
         }
+        Key handle = handle(key);
         // Always finished with doFinal so no native session stays bound to the Cipher.
         return withPermit(operation, () -> {
             Cipher cipher = Cipher.getInstance(AES_GCM, provider);
@@ -411,29 +422,64 @@ public final class SunPkcs11Hsm implements Hsm {
         long reloadsBeforeMiss = reloadsStarted;
         return withPermit("find key", () -> {
             synchronized (keyStoreLock) {
-                String label = key.label();
-                Key found = findKey(label);
-                if (found == null && !recentlyMissing(label)) {
-                    if (reloadsStarted == reloadsBeforeMiss && reloadedContains(label)) {
-                        found = findKey(label);
-                    }
-                    if (found == null) {
-                        // While another process changes the token, one listing can miss an object that exists
-                        // (MultiNodeTest's concurrent rotations, about one run in five): list once more, 50 ms
-                        // later, before the label counts as gone and its key as unavailable.
-                        Thread.sleep(50);
-                        if (reloadedContains(label)) {
-                            found = findKey(label);
-                        }
-                    }
-                }
-                if (found == null) {
-                    throw new HsmException(Reason.NOT_FOUND, "find key");
-                }
-                keys.put(label, found);
+                Key found = locate(key.label(), reloadsBeforeMiss, () -> reloadsStarted, this::findKey, this::reloadedContains);
+                keys.put(key.label(), found);
                 return found;
             }
         });
+    }
+
+    /** The direct path's {@link #handle}: returns once DirectGcm's index of token keys has the label. */
+    private void requireListed(HsmKeyRef key) {
+        if (directGcm.knows(key.label())) {
+            return;
+        }
+        long listingsBeforeMiss = directGcm.tokenListings();
+        withPermit("find key", () -> {
+            synchronized (keyStoreLock) {
+                return locate(key.label(), listingsBeforeMiss, directGcm::tokenListings,
+                        label -> directGcm.knows(label) ? Boolean.TRUE : null,
+                        label -> remembering(label, directGcm.listTokenKeys().contains(label)));
+            }
+        });
+    }
+
+    /**
+     * Under the lock: what {@code lookup} finds under a label this process has not resolved yet. A listing begun
+     * after the caller's miss (another thread's: single-flight) answers it; otherwise the token is listed. A
+     * label no listing found fails as NOT_FOUND and is remembered as missing for {@link #MISS_MEMORY_NANOS}.
+     */
+    private <T> T locate(String label, long listingsBeforeMiss, java.util.function.LongSupplier listings,
+                         Lookup<T> lookup, Listing listed) throws Exception {
+        T found = lookup.find(label);
+        if (found == null && !recentlyMissing(label)) {
+            if (listings.getAsLong() == listingsBeforeMiss && listed.contains(label)) {
+                found = lookup.find(label);
+            }
+            if (found == null) {
+                // While another process changes the token, one listing can miss an object that exists
+                // (MultiNodeTest's concurrent rotations, about one run in five): list once more, 50 ms
+                // later, before the label counts as gone and its key as unavailable.
+                Thread.sleep(50);
+                if (listed.contains(label)) {
+                    found = lookup.find(label);
+                }
+            }
+        }
+        if (found == null) {
+            throw new HsmException(Reason.NOT_FOUND, "find key");
+        }
+        return found;
+    }
+
+    @FunctionalInterface
+    private interface Lookup<T> {
+        T find(String label) throws Exception;
+    }
+
+    @FunctionalInterface
+    private interface Listing {
+        boolean contains(String label) throws Exception;
     }
 
     /**
@@ -475,9 +521,9 @@ public final class SunPkcs11Hsm implements Hsm {
         return directGcm;
     }
 
-    /** How many times the KeyStore has been reloaded from the token (for tests and diagnostics). */
-    public long keyStoreReloads() {
-        return reloadsStarted;
+    /** How many times this adapter has listed the token's keys, through the KeyStore or directly (tests, diagnostics). */
+    public long tokenListings() {
+        return reloadsStarted + (directGcm == null ? 0 : directGcm.tokenListings());
     }
 
     /** Under the lock: whether a reload less than {@link #MISS_MEMORY_NANOS} ago did not find the label. */
@@ -499,9 +545,13 @@ public final class SunPkcs11Hsm implements Hsm {
      */
     private boolean reloadedContains(String label) throws Exception {
         reloadKeyStore();
+        return remembering(label, keyStore.containsAlias(label));
+    }
+
+    /** Under the lock, after a fresh listing: remembers a miss for {@link #MISS_MEMORY_NANOS} and forgets a hit. */
+    private boolean remembering(String label, boolean present) {
         long now = System.nanoTime();
         recentMisses.values().removeIf(missedAt -> now - missedAt >= MISS_MEMORY_NANOS);
-        boolean present = keyStore.containsAlias(label);
         if (present) {
             recentMisses.remove(label);
         } else if (recentMisses.size() < MAX_REMEMBERED_MISSES) {

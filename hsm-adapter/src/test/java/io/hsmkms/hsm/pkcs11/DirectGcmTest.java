@@ -112,11 +112,47 @@ class DirectGcmTest {
     }
 
     @Test
-    void manyKeys_areFoundWithOneListingOfTheToken_notOneSearchPerKey() throws Exception {
+    void keysMadeUsedAndDestroyedHere_needNoListingOfTheToken() {
+        // Each listing reads every object: one per CreateKey made creating 3,000 keys take over 10 minutes.
+        long listingsBefore = direct.tokenListings();
+
+        List<HsmKeyRef> keys = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            keys.add(direct.generateAesKey("unlisted/" + i));
+        }
+        for (HsmKeyRef key : keys) {
+            byte[] sealed = direct.encrypt(key, iv(1), AAD, bytes(32));
+            assertThat(direct.decrypt(key, iv(1), AAD, sealed)).isEqualTo(bytes(32));
+        }
+        direct.destroyKey(keys.getFirst());
+        assertReason(Reason.ALREADY_EXISTS, () -> direct.generateAesKey("unlisted/1"));
+
+        assertThat(direct.tokenListings() - listingsBefore).isZero();
+        assertReason(Reason.NOT_FOUND, () -> direct.encrypt(keys.getFirst(), iv(2), AAD, bytes(32)));
+        assertThat(direct.listKeyLabels()).contains("unlisted/1", "unlisted/29").doesNotContain("unlisted/0");
+    }
+
+    @Test
+    void directlyGeneratedKey_hasTheAttributes_ofOneMadeThroughSunPkcs11() {
+        direct.generateAesKey("made/direct");
+        viaCipher.generateAesKey("made/provider");
+
+        SoftHsmToken.ToolResult listing = token.pkcs11Tool("--list-objects", "--type", "secrkey");
+        assertThat(listing.exitCode()).isZero();
+        String madeDirect = block(listing.output(), "made/direct");
+        assertThat(madeDirect).containsPattern("Access:\\s+sensitive, always sensitive, never extractable, local")
+                .containsPattern("Usage:\\s+encrypt, decrypt\\s*\\n");
+        assertThat(madeDirect.replace("made/direct", "LABEL"))
+                .isEqualTo(block(listing.output(), "made/provider").replace("made/provider", "LABEL"));
+    }
+
+    @Test
+    void manyKeys_madeElsewhere_areFoundWithOneListingOfTheToken_notOneSearchPerKey() throws Exception {
         // SoftHSM checks every object file on each search: one search per key made 1,000 keys 200x slower.
+        // Made through the other adapter, so this one has never seen them (as with another node's keys).
         List<HsmKeyRef> keys = new java.util.ArrayList<>();
         for (int i = 0; i < 40; i++) {
-            keys.add(direct.generateAesKey("many/" + i));
+            keys.add(viaCipher.generateAesKey("many/" + i));
         }
         long listingsBefore = direct.directGcm().tokenListings();
 
@@ -209,6 +245,16 @@ class DirectGcmTest {
             pool.shutdownNow();
         }
         assertThat(direct.directGcm().operations() - before).isEqualTo(8 * 200 * 2);
+    }
+
+    /** The lines pkcs11-tool prints for the secret key under this label. */
+    private static String block(String listing, String label) {
+        for (String object : listing.split("(?m)^(?=Secret Key Object)")) {
+            if (object.matches("(?s).*label:\\s+" + java.util.regex.Pattern.quote(label) + "\\s*\\n.*")) {
+                return object;
+            }
+        }
+        throw new AssertionError("no object labelled " + label + " in:\n" + listing);
     }
 
     private static void assertReason(Reason reason, ThrowingCallable call) {

@@ -157,7 +157,7 @@ class SunPkcs11HsmTest {
         SoftHsmToken.ToolResult made = token.pkcs11Tool("--keygen", "--key-type", "AES:32", "--label", "other-node/1",
                 "--sensitive");
         assertThat(made.exitCode()).as(made.output()).isZero();
-        long reloadsBefore = hsm.keyStoreReloads();
+        long listingsBefore = hsm.tokenListings();
         HsmKeyRef key = new HsmKeyRef("other-node/1");
 
         ExecutorService pool = Executors.newFixedThreadPool(8);
@@ -173,15 +173,15 @@ class SunPkcs11HsmTest {
             pool.shutdownNow();
         }
 
-        assertThat(hsm.keyStoreReloads() - reloadsBefore).as("single-flight: one reload served every miss").isEqualTo(1);
+        assertThat(hsm.tokenListings() - listingsBefore).as("single-flight: one listing served every miss").isEqualTo(1);
         hsm.encrypt(key, IV, AAD, PLAINTEXT);
-        assertThat(hsm.keyStoreReloads() - reloadsBefore).as("found keys are cached").isEqualTo(1);
+        assertThat(hsm.tokenListings() - listingsBefore).as("found keys are cached").isEqualTo(1);
     }
 
     @Test
-    void missingLabel_askedForRepeatedly_reloadsOncePerMissMemory() {
+    void missingLabel_askedForRepeatedly_listsTheTokenOncePerMissMemory() {
         HsmKeyRef missing = new HsmKeyRef("never-made/1");
-        long reloadsBefore = hsm.keyStoreReloads();
+        long listingsBefore = hsm.tokenListings();
 
         for (int i = 0; i < 20; i++) {
             assertThatThrownBy(() -> hsm.encrypt(missing, IV, AAD, PLAINTEXT))
@@ -189,7 +189,7 @@ class SunPkcs11HsmTest {
         }
 
         // All 20 within the miss memory (1 s) unless the machine stalls; allow one more reload for that.
-        assertThat(hsm.keyStoreReloads() - reloadsBefore).isBetween(1L, 2L);
+        assertThat(hsm.tokenListings() - listingsBefore).isBetween(1L, 2L);
     }
 
     @Test
