@@ -62,7 +62,9 @@ public final class KmsServer implements AutoCloseable {
     private static final Duration JOB_INTERVAL = Duration.ofMinutes(1);
     /** Long enough that a create or rotation in flight is never mistaken for an orphan twice. */
     private static final Duration RECONCILE_INTERVAL = Duration.ofMinutes(10);
+    /** Counts past 1/1024 of the rotation bound are written this often; all counts every COUNT_FLUSH_ALL_INTERVAL. */
     private static final Duration COUNT_FLUSH_INTERVAL = Duration.ofSeconds(10);
+    private static final Duration COUNT_FLUSH_ALL_INTERVAL = Duration.ofMinutes(5);
     private static final Duration KEY_COUNT_INTERVAL = Duration.ofSeconds(30);
     /** Health-check keys: outside hsmkms/<id>/<n>, so the reconciler never takes them for CMK material. */
     public static final String PROBE_KEY_PREFIX = "hsmkms-health/";
@@ -134,7 +136,7 @@ public final class KmsServer implements AutoCloseable {
         KeyEvents events = new TrailKeyEvents(audit, names, clock);
         AccessControl access = new AccessControl(security.identities(), new KeyPolicies(), store, names, clock);
         KeyOperations keys = new KeyOperations(hsm, store, store, names, access, clock);
-        this.counter = new EncryptionCounter(store);
+        this.counter = new EncryptionCounter(store, limits.maxEncryptionsPerVersion());
         KeyAvailability availability = new KeyAvailability();
         CryptoOperations crypto = new CryptoOperations(hsm, keys, names, access, counter, availability, events);
         Grants grants = new Grants(store, keys, names, access, clock);
@@ -172,8 +174,10 @@ public final class KmsServer implements AutoCloseable {
         background.scheduleWithFixedDelay(this::deleteDueKeys, 0, JOB_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
         background.scheduleWithFixedDelay(this::rotateDueKeys, 0, JOB_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
         background.scheduleWithFixedDelay(this::reconcile, 0, RECONCILE_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
-        background.scheduleWithFixedDelay(this::flushCounts, COUNT_FLUSH_INTERVAL.toMillis(),
+        background.scheduleWithFixedDelay(() -> flushCounts(false), COUNT_FLUSH_INTERVAL.toMillis(),
                 COUNT_FLUSH_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        background.scheduleWithFixedDelay(() -> flushCounts(true), COUNT_FLUSH_ALL_INTERVAL.toMillis(),
+                COUNT_FLUSH_ALL_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
         return this;
     }
 
@@ -190,9 +194,13 @@ public final class KmsServer implements AutoCloseable {
         }
     }
 
-    private void flushCounts() {
+    private void flushCounts(boolean all) {
         try {
-            counter.flush();
+            if (all) {
+                counter.flushAll();
+            } else {
+                counter.flush();
+            }
         } catch (RuntimeException e) {
             LOG.warn("flushing encryption counts failed: {}", e.getClass().getSimpleName());
         }
@@ -246,7 +254,7 @@ public final class KmsServer implements AutoCloseable {
             server.shutdownNow();
             Thread.currentThread().interrupt();
         }
-        flushCounts();
+        flushCounts(true);
     }
 
     private void checkHealth() {
