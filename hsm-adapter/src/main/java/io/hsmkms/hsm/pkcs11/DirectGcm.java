@@ -92,7 +92,7 @@ final class DirectGcm implements AutoCloseable {
     private final PKCS11 p11;
     private final long slot;
     private final boolean normativeGcmParams;
-    /** Owns the session-object copies; PKCS#11 sessions are single-threaded, so calls on it are serialised. */
+    /** Owns the session-object copies and makes and destroys token keys; PKCS#11 sessions are single-threaded, so calls on it are serialised. */
     private final long objectSession;
     private final Object objectSessionLock = new Object();
     private final LinkedBlockingQueue<Long> idleSessions;
@@ -146,7 +146,9 @@ final class DirectGcm implements AutoCloseable {
             // omitInitialize: the provider initialised the module; initialising again would be an error.
             p11 = PKCS11.getInstance(config.library().toString(), "C_GetFunctionList", null, true);
             long slot = config.slot() != null ? config.slot() : p11.C_GetSlotList(false)[config.slotListIndex()];
-            session = p11.C_OpenSession(slot, CKF_SERIAL_SESSION, null, null);
+            // Read/write: token keys are made and destroyed in it too. Not a session per create: SoftHSM's
+            // C_CloseSession walks every object handle it has given out (0.1 s each with 100,000 keys).
+            session = p11.C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, null, null);
             long state = p11.C_GetSessionInfo(session).state;
             if (state != CKS_RO_USER_FUNCTIONS && state != CKS_RW_USER_FUNCTIONS) {
                 LOG.debug("direct GCM unavailable: a new session is not logged in (state {})", state);
@@ -235,13 +237,9 @@ final class DirectGcm implements AutoCloseable {
                 new CK_ATTRIBUTE(CKA_VALUE_LEN, 32L), new CK_ATTRIBUTE(CKA_TOKEN, true),
                 new CK_ATTRIBUTE(CKA_PRIVATE, true), new CK_ATTRIBUTE(CKA_LABEL, label)));
         template.addAll(AES_KEY_FLAGS);
-        // Token objects are made and destroyed only in read/write sessions; these are rare, so not pooled.
-        long session = p11.C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, null, null);
-        try {
-            long handle = p11.C_GenerateKey(session, new CK_MECHANISM(CKM_AES_KEY_GEN), template.toArray(CK_ATTRIBUTE[]::new));
+        synchronized (objectSessionLock) {
+            long handle = p11.C_GenerateKey(objectSession, new CK_MECHANISM(CKM_AES_KEY_GEN), template.toArray(CK_ATTRIBUTE[]::new));
             tokenHandles.put(label, handle);
-        } finally {
-            closeQuietly(session);
         }
     }
 
@@ -260,11 +258,8 @@ final class DirectGcm implements AutoCloseable {
         if (handle == 0) {
             return false;
         }
-        long session = p11.C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, null, null);
-        try {
-            p11.C_DestroyObject(session, handle);
-        } finally {
-            closeQuietly(session);
+        synchronized (objectSessionLock) {
+            p11.C_DestroyObject(objectSession, handle);
         }
         forget(label);
         return true;
@@ -277,9 +272,7 @@ final class DirectGcm implements AutoCloseable {
 
     /** Lists the token's secret keys afresh and returns their labels. */
     java.util.Set<String> listTokenKeys() throws PKCS11Exception {
-        synchronized (objectSessionLock) {
-            return listUnderLock();
-        }
+        return list();
     }
 
 
@@ -450,49 +443,60 @@ final class DirectGcm implements AutoCloseable {
 
     /**
      * Under the object-session lock: the handle of the token secret key with this label, or 0. A label
-     * missing from the last listing lists the token again; callers reach here only for labels the
-     * adapter's KeyStore already knows, so a miss is a key made since, not a stream of bad labels.
+     * missing from the index lists the token again; callers reach here only for labels SunPkcs11Hsm has
+     * already resolved (or is destroying), so a miss is rare, not a stream of bad labels.
      */
     private long tokenKey(String label) throws PKCS11Exception {
         Long known = tokenHandles.get(label);
         if (known != null) {
             return known;
         }
-        listUnderLock();
+        list();
         Long found = tokenHandles.get(label);
         return found == null ? 0 : found;
     }
 
-    /** Under the object-session lock: one listing of the token's secret keys into the handle index; returns the labels seen. */
-    private java.util.Set<String> listUnderLock() throws PKCS11Exception {
+    /**
+     * One listing of the token's secret keys into the handle index; returns the labels seen. In a session of its
+     * own, not under the object-session lock: it reads every object (seconds with 100,000 keys on SoftHSM), and
+     * copies and rechecks must not wait that long.
+     */
+    private java.util.Set<String> list() throws PKCS11Exception {
         tokenListings.incrementAndGet();
-        p11.C_FindObjectsInit(objectSession, new CK_ATTRIBUTE[] {
-            new CK_ATTRIBUTE(CKA_CLASS, CKO_SECRET_KEY), new CK_ATTRIBUTE(CKA_TOKEN, true)
-        });
-        List<Long> handles = new ArrayList<>();
+        long session = takeSession();
+        boolean clean = false;
+        java.util.Set<String> labels = new java.util.HashSet<>();
         try {
-            for (long[] found; (found = p11.C_FindObjects(objectSession, 1024)).length > 0; ) {
-                for (long handle : found) {
-                    handles.add(handle);
+            p11.C_FindObjectsInit(session, new CK_ATTRIBUTE[] {
+                new CK_ATTRIBUTE(CKA_CLASS, CKO_SECRET_KEY), new CK_ATTRIBUTE(CKA_TOKEN, true)
+            });
+            List<Long> handles = new ArrayList<>();
+            try {
+                for (long[] found; (found = p11.C_FindObjects(session, 1024)).length > 0; ) {
+                    for (long handle : found) {
+                        handles.add(handle);
+                    }
+                }
+            } finally {
+                p11.C_FindObjectsFinal(session);
+            }
+            for (long handle : handles) {
+                CK_ATTRIBUTE[] name = {new CK_ATTRIBUTE(CKA_LABEL)};
+                try {
+                    p11.C_GetAttributeValue(session, handle, name);
+                } catch (PKCS11Exception gone) {
+                    continue; // destroyed by another process since the find
+                }
+                char[] chars = name[0].getCharArray();
+                if (chars != null) {
+                    String label = new String(chars);
+                    tokenHandles.put(label, handle);
+                    labels.add(label);
                 }
             }
+            clean = true;
         } finally {
-            p11.C_FindObjectsFinal(objectSession);
-        }
-        java.util.Set<String> labels = new java.util.HashSet<>();
-        for (long handle : handles) {
-            CK_ATTRIBUTE[] name = {new CK_ATTRIBUTE(CKA_LABEL)};
-            try {
-                p11.C_GetAttributeValue(objectSession, handle, name);
-            } catch (PKCS11Exception gone) {
-                continue; // destroyed by another process since the find
-            }
-            char[] chars = name[0].getCharArray();
-            if (chars != null) {
-                String label = new String(chars);
-                tokenHandles.put(label, handle);
-                labels.add(label);
-            }
+            release(session, clean);
         }
         return labels;
     }
