@@ -25,8 +25,15 @@ import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,9 +46,17 @@ import org.slf4j.LoggerFactory;
  * the HSM, as CloudTrail's log file integrity validation does. {@link AuditVerifier} checks all of it.
  *
  * <p>One writer thread does all file work. It takes whatever records are waiting, writes them in
- * one go and forces them to disk once (group commit); with {@link Durability#SYNC} a caller returns
- * only after that. After a crash the next start cuts a torn last line (a record nobody was told was
- * written), closes that file with a digest marked as recovered, and continues the chain.
+ * one go and forces them to disk once (group commit); with {@link Durability#SYNC} a caller learns
+ * that its record is written only after that. After a crash the next start cuts a torn last line (a
+ * record nobody was told was written), closes that file with a digest marked as recovered, and
+ * continues the chain.
+ *
+ * <p>The writer does not complete the callers' stages itself: it hands each written batch to a
+ * small release pool as one task. What callers chain onto a stage (a response to serialize and
+ * send, a log line to a console that may be slow) then runs there, and the writer goes straight on
+ * to the next batch; one hand-off per batch costs one wake-up per group commit rather than one per
+ * record. The durability time limits run on the same pool, so everything chained onto a stage runs
+ * on a release thread unless the stage was already complete when it was chained.
  */
 public final class HashChainedFileTrail implements AuditTrail {
     private static final Logger LOG = LoggerFactory.getLogger(HashChainedFileTrail.class);
@@ -53,6 +68,11 @@ public final class HashChainedFileTrail implements AuditTrail {
     private static final int MAX_BATCH = 1_024;
     private static final Duration OFFER_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration DURABLE_TIMEOUT = Duration.ofSeconds(10);
+    /**
+     * Two, so that one completion stuck in a slow log appender neither holds up every later batch
+     * nor the time limits; more would only compete with the writer and the handlers for the cores.
+     */
+    private static final int RELEASE_THREADS = 2;
 
     /** SYNC: a call is answered after its record is on disk. ASYNC: records reach the disk a moment later. */
     public enum Durability { SYNC, ASYNC }
@@ -81,6 +101,7 @@ public final class HashChainedFileTrail implements AuditTrail {
     private final BlockingQueue<Pending> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
     private final List<Consumer<Entry>> subscribers = new CopyOnWriteArrayList<>();
     private final Thread writer;
+    private final ScheduledThreadPoolExecutor releaser = releasePool();
     private volatile boolean closed;
     private volatile boolean broken;
 
@@ -126,25 +147,64 @@ public final class HashChainedFileTrail implements AuditTrail {
         }
     }
 
+    /**
+     * Returns at once unless 65,536 records are already waiting for the writer: then the caller
+     * waits up to 5 s for room, which is what slows callers down when the disk cannot keep up. With
+     * SYNC durability the stage fails if the record is not on disk within 10 s of being queued.
+     */
     @Override
-    public void append(AuditRecord record) {
+    public CompletionStage<Void> appendAsync(AuditRecord record) {
         if (closed || broken) {
-            throw new AuditUnavailableException("the audit trail is not accepting records");
+            return CompletableFuture.failedStage(new AuditUnavailableException("the audit trail is not accepting records"));
         }
         Pending pending = new Pending(record, new CompletableFuture<>());
         try {
             if (!queue.offer(pending, OFFER_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-                throw new AuditUnavailableException("the audit trail is not keeping up");
-            }
-            if (settings.durability() == Durability.SYNC) {
-                pending.durable().get(DURABLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                return CompletableFuture.failedStage(new AuditUnavailableException("the audit trail is not keeping up"));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new AuditUnavailableException("interrupted while writing the audit record");
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-            throw new AuditUnavailableException("the audit record could not be made durable");
+            return CompletableFuture.failedStage(new AuditUnavailableException("interrupted while writing the audit record"));
         }
+        if (settings.durability() == Durability.ASYNC) {
+            return CompletableFuture.completedStage(null);
+        }
+        CompletableFuture<Void> durable = pending.durable();
+        try {
+            // Not orTimeout: that would run whatever the caller chained onto a failed stage on the JDK's one shared
+            // delay thread. Cancelled (and removed) as soon as the record is written.
+            ScheduledFuture<?> limit = releaser.schedule(() -> durable.completeExceptionally(notDurable()),
+                    DURABLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            durable.whenComplete((ignored, failure) -> limit.cancel(false));
+        } catch (RejectedExecutionException e) {
+            // close() has run meanwhile; the writer may still take the record, but nobody will wait for it.
+            durable.completeExceptionally(new AuditUnavailableException("the audit trail is not accepting records"));
+        }
+        // A minimal stage: callers may wait on it and chain onto it, not complete it for the writer.
+        return durable.minimalCompletionStage();
+    }
+
+    @Override
+    public void append(AuditRecord record) {
+        try {
+            // The stage fails by itself after DURABLE_TIMEOUT; the margin here only matters if every release thread
+            // is stuck in somebody's completion and cannot run the time limit.
+            appendAsync(record).toCompletableFuture().get(DURABLE_TIMEOUT.plusSeconds(5).toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AuditUnavailableException("interrupted while writing the audit record");
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof AuditUnavailableException unavailable
+                    ? new AuditUnavailableException(unavailable.getMessage()) : notDurable();
+        } catch (TimeoutException e) {
+            throw notDurable();
+        }
+    }
+
+    /** Records handed to the trail that the writer has not taken yet (how far behind the disk is). */
+    public int backlog() {
+        int waiting = queue.size();
+        return queue.contains(STOP) ? waiting - 1 : waiting;
     }
 
     @Override
@@ -166,6 +226,8 @@ public final class HashChainedFileTrail implements AuditTrail {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        // Releases already handed over still run, and so do the time limits of records nobody wrote.
+        releaser.shutdown();
     }
 
     private void writeLoop() {
@@ -205,7 +267,7 @@ public final class HashChainedFileTrail implements AuditTrail {
 
     private void writeBatch(List<Pending> batch) {
         if (broken) {
-            batch.forEach(p -> p.durable().completeExceptionally(new IOException("audit trail broken")));
+            release(batch, false);
             return;
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream(batch.size() * 512);
@@ -229,7 +291,7 @@ public final class HashChainedFileTrail implements AuditTrail {
             channel.force(false);
         } catch (IOException | RuntimeException e) {
             fail("writing audit records failed", e);
-            batch.forEach(p -> p.durable().completeExceptionally(e));
+            release(batch, false);
             return;
         }
         long firstOfBatch = nextSeq;
@@ -237,9 +299,9 @@ public final class HashChainedFileTrail implements AuditTrail {
         bytes += out.size();
         nextSeq = seq;
         prev = hash;
+        release(batch, true);
         for (int i = 0; i < batch.size(); i++) {
             Pending pending = batch.get(i);
-            pending.durable().complete(null);
             Entry entry = new Entry(firstOfBatch + i, written.get(i), pending.record());
             for (Consumer<Entry> subscriber : subscribers) {
                 try {
@@ -249,6 +311,51 @@ public final class HashChainedFileTrail implements AuditTrail {
                 }
             }
         }
+    }
+
+    /**
+     * Tells a batch's callers, on a release thread, whether their records are on disk. A caller's
+     * completion that throws or is slow costs that release thread, never the writer.
+     */
+    private void release(List<Pending> batch, boolean durable) {
+        if (settings.durability() == Durability.ASYNC) {
+            return; // nobody waits: appendAsync answered when the record was queued
+        }
+        List<Pending> callers = List.copyOf(batch); // the writer reuses its list for the next batch
+        Runnable task = () -> {
+            for (Pending pending : callers) {
+                try {
+                    if (durable) {
+                        pending.durable().complete(null);
+                    } else {
+                        pending.durable().completeExceptionally(notDurable());
+                    }
+                } catch (RuntimeException e) {
+                    LOG.warn("telling a caller about its audit record failed: {}", e.getClass().getSimpleName());
+                }
+            }
+        };
+        try {
+            releaser.execute(task);
+        } catch (RejectedExecutionException e) {
+            task.run(); // only once close() has given up waiting for the writer
+        }
+    }
+
+    private static AuditUnavailableException notDurable() {
+        return new AuditUnavailableException("the audit record could not be made durable");
+    }
+
+    private static ScheduledThreadPoolExecutor releasePool() {
+        AtomicInteger number = new AtomicInteger();
+        ScheduledThreadPoolExecutor pool = new ScheduledThreadPoolExecutor(RELEASE_THREADS, task -> {
+            Thread thread = new Thread(task, "audit-release-" + number.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        });
+        // A written record's time limit leaves the queue at once, so at most the records in flight have one.
+        pool.setRemoveOnCancelPolicy(true);
+        return pool;
     }
 
     /** Fail closed: with SYNC durability, calls are refused from now on rather than answered unrecorded. */
