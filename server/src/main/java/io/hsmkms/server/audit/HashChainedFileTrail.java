@@ -19,9 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -90,9 +88,10 @@ public final class HashChainedFileTrail implements AuditTrail {
         }
     }
 
-    private record Pending(AuditRecord record, CompletableFuture<Void> durable) {}
+    /** @param fields the record's JSON, made by the caller: the writer only splices it into the line */
+    private record Pending(AuditRecord record, String fields, CompletableFuture<Void> durable) {}
 
-    private static final Pending STOP = new Pending(null, null);
+    private static final Pending STOP = new Pending(null, null, null);
 
     private final Settings settings;
     private final Hsm.Signer signer;
@@ -157,7 +156,14 @@ public final class HashChainedFileTrail implements AuditTrail {
         if (closed || broken) {
             return CompletableFuture.failedStage(new AuditUnavailableException("the audit trail is not accepting records"));
         }
-        Pending pending = new Pending(record, new CompletableFuture<>());
+        String fields;
+        try {
+            fields = fields(record);
+        } catch (RuntimeException e) {
+            // Refused alone: a record the writer could not serialize would have broken the whole trail.
+            return CompletableFuture.failedStage(new AuditUnavailableException("the audit record could not be serialized"));
+        }
+        Pending pending = new Pending(record, fields, new CompletableFuture<>());
         try {
             if (!queue.offer(pending, OFFER_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
                 return CompletableFuture.failedStage(new AuditUnavailableException("the audit trail is not keeping up"));
@@ -276,7 +282,7 @@ public final class HashChainedFileTrail implements AuditTrail {
         List<String> written = new ArrayList<>(batch.size());
         try {
             for (Pending pending : batch) {
-                String text = line(seq, hash, pending.record());
+                String text = line(seq, hash, pending.fields());
                 written.add(text);
                 byte[] line = text.getBytes(StandardCharsets.UTF_8);
                 hash = TrailFiles.sha256Hex(line);
@@ -364,16 +370,46 @@ public final class HashChainedFileTrail implements AuditTrail {
         LOG.error("{}: {}; the audit trail accepts no more records until restart", what, e.getClass().getSimpleName());
     }
 
-    static String line(long seq, String prev, AuditRecord record) {
-        Map<String, Object> fields = new LinkedHashMap<>();
-        fields.put("seq", seq);
-        fields.put("prev", prev);
-        fields.putAll(record.fields());
+    /**
+     * The record's own fields as one JSON object. Made on the caller's thread: it is most of the work
+     * of a line, and only seq and prev need the writer.
+     */
+    static String fields(AuditRecord record) {
         try {
-            return TrailFiles.JSON.writeValueAsString(fields);
+            return TrailFiles.JSON.writeValueAsString(record.fields());
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * {@code {"seq":N,"prev":"<hash>",} then the record's fields: byte for byte what Jackson writes for
+     * one map of seq, prev and the fields in that order, which is what the verifier hashes and what
+     * earlier trails hold (AuditTrailLineFormatTest compares the two).
+     */
+    static String line(long seq, String prev, String fields) {
+        StringBuilder line = new StringBuilder(fields.length() + 96).append("{\"seq\":").append(seq).append(",\"prev\":");
+        if (isLowerHex(prev)) {
+            line.append('"').append(prev).append('"');
+        } else {
+            // Never written by this class; a prev read back from a damaged digest is still quoted as Jackson would.
+            try {
+                line.append(TrailFiles.JSON.writeValueAsString(prev));
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return fields.length() <= 2 ? line.append('}').toString() : line.append(',').append(fields, 1, fields.length()).toString();
+    }
+
+    private static boolean isLowerHex(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if ((c < '0' || c > '9') && (c < 'a' || c > 'f')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void openNewFile() throws IOException {
