@@ -74,7 +74,8 @@ final class ChildProcess implements AutoCloseable {
     }
 
     /** The groups of server threads that {@link #threadCpuSeconds} adds up, in report order. */
-    static final List<String> THREAD_GROUPS = List.of("handlers", "transport", "audit writer", "JIT", "GC", "other");
+    static final List<String> THREAD_GROUPS = List.of("handlers", "transport", "audit writer", "audit release", "JIT", "GC",
+            "other");
 
     /**
      * User + system CPU time per group of the process's live threads, from /proc/PID/task (Linux): where the
@@ -112,6 +113,9 @@ final class ChildProcess implements AutoCloseable {
         }
         if (name.startsWith("audit-writer")) {
             return "audit writer";
+        }
+        if (name.startsWith("audit-release")) {
+            return "audit release"; // sends the responses the trail has made durable: handler work that moved
         }
         if (name.startsWith("C1 Compiler") || name.startsWith("C2 Compiler")) {
             return "JIT";

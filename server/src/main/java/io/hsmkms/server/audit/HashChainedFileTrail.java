@@ -19,14 +19,19 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,9 +44,17 @@ import org.slf4j.LoggerFactory;
  * the HSM, as CloudTrail's log file integrity validation does. {@link AuditVerifier} checks all of it.
  *
  * <p>One writer thread does all file work. It takes whatever records are waiting, writes them in
- * one go and forces them to disk once (group commit); with {@link Durability#SYNC} a caller returns
- * only after that. After a crash the next start cuts a torn last line (a record nobody was told was
- * written), closes that file with a digest marked as recovered, and continues the chain.
+ * one go and forces them to disk once (group commit); with {@link Durability#SYNC} a caller learns
+ * that its record is written only after that. After a crash the next start cuts a torn last line (a
+ * record nobody was told was written), closes that file with a digest marked as recovered, and
+ * continues the chain.
+ *
+ * <p>The writer does not complete the callers' stages itself: it hands each written batch to a
+ * small release pool as one task. What callers chain onto a stage (a response to serialize and
+ * send, a log line to a console that may be slow) then runs there, and the writer goes straight on
+ * to the next batch; one hand-off per batch costs one wake-up per group commit rather than one per
+ * record. The durability time limits run on the same pool, so everything chained onto a stage runs
+ * on a release thread unless the stage was already complete when it was chained.
  */
 public final class HashChainedFileTrail implements AuditTrail {
     private static final Logger LOG = LoggerFactory.getLogger(HashChainedFileTrail.class);
@@ -53,6 +66,11 @@ public final class HashChainedFileTrail implements AuditTrail {
     private static final int MAX_BATCH = 1_024;
     private static final Duration OFFER_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration DURABLE_TIMEOUT = Duration.ofSeconds(10);
+    /**
+     * Two, so that one completion stuck in a slow log appender neither holds up every later batch
+     * nor the time limits; more would only compete with the writer and the handlers for the cores.
+     */
+    private static final int RELEASE_THREADS = 2;
 
     /** SYNC: a call is answered after its record is on disk. ASYNC: records reach the disk a moment later. */
     public enum Durability { SYNC, ASYNC }
@@ -70,9 +88,10 @@ public final class HashChainedFileTrail implements AuditTrail {
         }
     }
 
-    private record Pending(AuditRecord record, CompletableFuture<Void> durable) {}
+    /** @param fields the record's JSON, made by the caller: the writer only splices it into the line */
+    private record Pending(AuditRecord record, String fields, CompletableFuture<Void> durable) {}
 
-    private static final Pending STOP = new Pending(null, null);
+    private static final Pending STOP = new Pending(null, null, null);
 
     private final Settings settings;
     private final Hsm.Signer signer;
@@ -81,6 +100,7 @@ public final class HashChainedFileTrail implements AuditTrail {
     private final BlockingQueue<Pending> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
     private final List<Consumer<Entry>> subscribers = new CopyOnWriteArrayList<>();
     private final Thread writer;
+    private final ScheduledThreadPoolExecutor releaser = releasePool();
     private volatile boolean closed;
     private volatile boolean broken;
 
@@ -126,25 +146,71 @@ public final class HashChainedFileTrail implements AuditTrail {
         }
     }
 
+    /**
+     * Returns at once unless 65,536 records are already waiting for the writer: then the caller
+     * waits up to 5 s for room, which is what slows callers down when the disk cannot keep up. With
+     * SYNC durability the stage fails if the record is not on disk within 10 s of being queued.
+     */
     @Override
-    public void append(AuditRecord record) {
+    public CompletionStage<Void> appendAsync(AuditRecord record) {
         if (closed || broken) {
-            throw new AuditUnavailableException("the audit trail is not accepting records");
+            return CompletableFuture.failedStage(new AuditUnavailableException("the audit trail is not accepting records"));
         }
-        Pending pending = new Pending(record, new CompletableFuture<>());
+        String fields;
+        try {
+            fields = fields(record);
+        } catch (RuntimeException e) {
+            // Refused alone: a record the writer could not serialize would have broken the whole trail.
+            return CompletableFuture.failedStage(new AuditUnavailableException("the audit record could not be serialized"));
+        }
+        Pending pending = new Pending(record, fields, new CompletableFuture<>());
         try {
             if (!queue.offer(pending, OFFER_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-                throw new AuditUnavailableException("the audit trail is not keeping up");
-            }
-            if (settings.durability() == Durability.SYNC) {
-                pending.durable().get(DURABLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                return CompletableFuture.failedStage(new AuditUnavailableException("the audit trail is not keeping up"));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new AuditUnavailableException("interrupted while writing the audit record");
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-            throw new AuditUnavailableException("the audit record could not be made durable");
+            return CompletableFuture.failedStage(new AuditUnavailableException("interrupted while writing the audit record"));
         }
+        if (settings.durability() == Durability.ASYNC) {
+            return CompletableFuture.completedStage(null);
+        }
+        CompletableFuture<Void> durable = pending.durable();
+        try {
+            // Not orTimeout: that would run whatever the caller chained onto a failed stage on the JDK's one shared
+            // delay thread. Cancelled (and removed) as soon as the record is written.
+            ScheduledFuture<?> limit = releaser.schedule(() -> durable.completeExceptionally(notDurable()),
+                    DURABLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            durable.whenComplete((ignored, failure) -> limit.cancel(false));
+        } catch (RejectedExecutionException e) {
+            // close() has run meanwhile; the writer may still take the record, but nobody will wait for it.
+            durable.completeExceptionally(new AuditUnavailableException("the audit trail is not accepting records"));
+        }
+        // A minimal stage: callers may wait on it and chain onto it, not complete it for the writer.
+        return durable.minimalCompletionStage();
+    }
+
+    @Override
+    public void append(AuditRecord record) {
+        try {
+            // The stage fails by itself after DURABLE_TIMEOUT; the margin here only matters if every release thread
+            // is stuck in somebody's completion and cannot run the time limit.
+            appendAsync(record).toCompletableFuture().get(DURABLE_TIMEOUT.plusSeconds(5).toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AuditUnavailableException("interrupted while writing the audit record");
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof AuditUnavailableException unavailable
+                    ? new AuditUnavailableException(unavailable.getMessage()) : notDurable();
+        } catch (TimeoutException e) {
+            throw notDurable();
+        }
+    }
+
+    /** Records handed to the trail that the writer has not taken yet (how far behind the disk is). */
+    public int backlog() {
+        int waiting = queue.size();
+        return queue.contains(STOP) ? waiting - 1 : waiting;
     }
 
     @Override
@@ -166,6 +232,8 @@ public final class HashChainedFileTrail implements AuditTrail {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        // Releases already handed over still run, and so do the time limits of records nobody wrote.
+        releaser.shutdown();
     }
 
     private void writeLoop() {
@@ -205,7 +273,7 @@ public final class HashChainedFileTrail implements AuditTrail {
 
     private void writeBatch(List<Pending> batch) {
         if (broken) {
-            batch.forEach(p -> p.durable().completeExceptionally(new IOException("audit trail broken")));
+            release(batch, false);
             return;
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream(batch.size() * 512);
@@ -214,7 +282,7 @@ public final class HashChainedFileTrail implements AuditTrail {
         List<String> written = new ArrayList<>(batch.size());
         try {
             for (Pending pending : batch) {
-                String text = line(seq, hash, pending.record());
+                String text = line(seq, hash, pending.fields());
                 written.add(text);
                 byte[] line = text.getBytes(StandardCharsets.UTF_8);
                 hash = TrailFiles.sha256Hex(line);
@@ -229,7 +297,7 @@ public final class HashChainedFileTrail implements AuditTrail {
             channel.force(false);
         } catch (IOException | RuntimeException e) {
             fail("writing audit records failed", e);
-            batch.forEach(p -> p.durable().completeExceptionally(e));
+            release(batch, false);
             return;
         }
         long firstOfBatch = nextSeq;
@@ -237,9 +305,9 @@ public final class HashChainedFileTrail implements AuditTrail {
         bytes += out.size();
         nextSeq = seq;
         prev = hash;
+        release(batch, true);
         for (int i = 0; i < batch.size(); i++) {
             Pending pending = batch.get(i);
-            pending.durable().complete(null);
             Entry entry = new Entry(firstOfBatch + i, written.get(i), pending.record());
             for (Consumer<Entry> subscriber : subscribers) {
                 try {
@@ -251,22 +319,97 @@ public final class HashChainedFileTrail implements AuditTrail {
         }
     }
 
+    /**
+     * Tells a batch's callers, on a release thread, whether their records are on disk. A caller's
+     * completion that throws or is slow costs that release thread, never the writer.
+     */
+    private void release(List<Pending> batch, boolean durable) {
+        if (settings.durability() == Durability.ASYNC) {
+            return; // nobody waits: appendAsync answered when the record was queued
+        }
+        List<Pending> callers = List.copyOf(batch); // the writer reuses its list for the next batch
+        Runnable task = () -> {
+            for (Pending pending : callers) {
+                try {
+                    if (durable) {
+                        pending.durable().complete(null);
+                    } else {
+                        pending.durable().completeExceptionally(notDurable());
+                    }
+                } catch (RuntimeException e) {
+                    LOG.warn("telling a caller about its audit record failed: {}", e.getClass().getSimpleName());
+                }
+            }
+        };
+        try {
+            releaser.execute(task);
+        } catch (RejectedExecutionException e) {
+            task.run(); // only once close() has given up waiting for the writer
+        }
+    }
+
+    private static AuditUnavailableException notDurable() {
+        return new AuditUnavailableException("the audit record could not be made durable");
+    }
+
+    private static ScheduledThreadPoolExecutor releasePool() {
+        AtomicInteger number = new AtomicInteger();
+        ScheduledThreadPoolExecutor pool = new ScheduledThreadPoolExecutor(RELEASE_THREADS, task -> {
+            Thread thread = new Thread(task, "audit-release-" + number.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        });
+        // A written record's time limit leaves the queue at once, so at most the records in flight have one.
+        pool.setRemoveOnCancelPolicy(true);
+        return pool;
+    }
+
     /** Fail closed: with SYNC durability, calls are refused from now on rather than answered unrecorded. */
     private void fail(String what, Exception e) {
         broken = true;
         LOG.error("{}: {}; the audit trail accepts no more records until restart", what, e.getClass().getSimpleName());
     }
 
-    static String line(long seq, String prev, AuditRecord record) {
-        Map<String, Object> fields = new LinkedHashMap<>();
-        fields.put("seq", seq);
-        fields.put("prev", prev);
-        fields.putAll(record.fields());
+    /**
+     * The record's own fields as one JSON object. Made on the caller's thread: it is most of the work
+     * of a line, and only seq and prev need the writer.
+     */
+    static String fields(AuditRecord record) {
         try {
-            return TrailFiles.JSON.writeValueAsString(fields);
+            return TrailFiles.JSON.writeValueAsString(record.fields());
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * {@code {"seq":N,"prev":"<hash>",} then the record's fields: byte for byte what Jackson writes for
+     * one map of seq, prev and the fields in that order, which is what the verifier hashes and what
+     * earlier trails hold (AuditTrailLineFormatTest compares the two).
+     */
+    static String line(long seq, String prev, String fields) {
+        StringBuilder line = new StringBuilder(fields.length() + 96).append("{\"seq\":").append(seq).append(",\"prev\":");
+        if (isLowerHex(prev)) {
+            line.append('"').append(prev).append('"');
+        } else {
+            // Never written by this class; a prev read back from a damaged digest is still quoted as Jackson would.
+            try {
+                line.append(TrailFiles.JSON.writeValueAsString(prev));
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return fields.length() <= 2 ? line.append('}').toString() : line.append(',').append(fields, 1, fields.length()).toString();
+    }
+
+    private static boolean isLowerHex(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if ((c < '0' || c > '9') && (c < 'a' || c > 'f')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void openNewFile() throws IOException {

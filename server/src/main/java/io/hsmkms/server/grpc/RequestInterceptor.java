@@ -24,6 +24,8 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -79,22 +81,65 @@ public final class RequestInterceptor implements ServerInterceptor {
                 }
             }
 
+            /**
+             * A unary call's record goes to the trail without waiting; its response is released when the
+             * trail reports the record durable, by whichever thread completes that (one of the trail's release
+             * threads, see HashChainedFileTrail). Not the writer itself: serializing and handing over every
+             * response and writing its log line there would put them in the writer's serial section, so every
+             * later batch would reach its fsync later, and a console that blocks would stop the whole trail.
+             * The cost is one wake-up per written batch, not per call. Nothing else touches the call after
+             * close(), so the completion is the only caller of sendMessage and close from then on.
+             */
             @Override
             public void close(Status status, Metadata trailers) {
                 long micros = (System.nanoTime() - started) / 1_000;
-                Status outcome = status;
-                Metadata outTrailers = trailers;
                 AuditRecord record = record(request, method, startedAt, peer, status, micros);
-                boolean audited = true;
-                try {
-                    if (recorded.compareAndSet(false, true)) {
-                        long auditStarted = System.nanoTime();
+                R response = held;
+                held = null;
+                if (!recorded.compareAndSet(false, true)) {
+                    finish(status, trailers, record, null, response, micros); // onCancel has recorded it
+                    return;
+                }
+                long auditStarted = System.nanoTime();
+                if (!unary) {
+                    AuditTrail.AuditUnavailableException failure = null;
+                    try {
                         audit.append(record);
                         metrics.auditWrite(System.nanoTime() - auditStarted);
+                    } catch (AuditTrail.AuditUnavailableException e) {
+                        failure = e;
                     }
-                } catch (AuditTrail.AuditUnavailableException e) {
-                    audited = false;
-                    held = null;
+                    finish(status, trailers, record, failure, response, micros);
+                    return;
+                }
+                CompletionStage<Void> durable;
+                try {
+                    durable = audit.appendAsync(record);
+                } catch (RuntimeException e) {
+                    durable = CompletableFuture.failedStage(e); // a trail that throws instead still fails closed
+                }
+                durable.whenComplete((ignored, failure) -> {
+                    try {
+                        if (failure == null) {
+                            metrics.auditWrite(System.nanoTime() - auditStarted);
+                        }
+                        finish(status, trailers, record, failure, response, micros);
+                    } catch (RuntimeException | Error e) {
+                        // Thrown from here it would only vanish into the stage; the class name says enough, a message
+                        // might quote the payload.
+                        LOG.error("releasing the answer of {} request {} failed: {}", method, request.requestId(),
+                                e.getClass().getSimpleName());
+                    }
+                });
+            }
+
+            /** Releases the call: the held response only if its record is durable, else UNAVAILABLE instead. */
+            private void finish(Status status, Metadata trailers, AuditRecord record, Throwable auditFailure, R response,
+                                long micros) {
+                Status outcome = status;
+                Metadata outTrailers = trailers;
+                boolean audited = auditFailure == null;
+                if (!audited) {
                     StatusRuntimeException refused = StatusMapper.toStatus(
                             new KmsException(ErrorReason.AUDIT_UNAVAILABLE, "The audit trail is unavailable; retry."), request);
                     outcome = refused.getStatus();
@@ -113,8 +158,8 @@ public final class RequestInterceptor implements ServerInterceptor {
                 } finally {
                     MDC.remove("requestId");
                 }
-                if (held != null) {
-                    super.sendMessage(held);
+                if (audited && response != null) {
+                    super.sendMessage(response);
                 }
                 super.close(outcome, outTrailers);
             }
