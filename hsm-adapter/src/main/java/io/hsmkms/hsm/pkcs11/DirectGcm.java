@@ -240,6 +240,22 @@ final class DirectGcm implements AutoCloseable {
         synchronized (objectSessionLock) {
             long handle = p11.C_GenerateKey(objectSession, new CK_MECHANISM(CKM_AES_KEY_GEN), template.toArray(CK_ATTRIBUTE[]::new));
             tokenHandles.put(label, handle);
+            rewriteLabel(handle, label);
+        }
+    }
+
+    /**
+     * Writes the new object's label again, unchanged. Works around SoftHSM 2.6.1 (Debian 12), which unlocks an
+     * object file before flushing it: another process that reads the file at that moment can keep a torn copy
+     * and never see the object until it restarts (MultiNodeTest's concurrent rotations, about one run in five;
+     * fixed upstream after 2.6.1 by "flush before unlock"). A second write changes the object's generation, so
+     * such a reader reads it again. Harmless elsewhere; a token that refuses the write keeps the key as made.
+     */
+    private void rewriteLabel(long handle, String label) {
+        try {
+            p11.C_SetAttributeValue(objectSession, handle, new CK_ATTRIBUTE[] {new CK_ATTRIBUTE(CKA_LABEL, label)});
+        } catch (PKCS11Exception e) {
+            LOG.debug("rewriting the label of a new key failed: {}", e.getMessage());
         }
     }
 

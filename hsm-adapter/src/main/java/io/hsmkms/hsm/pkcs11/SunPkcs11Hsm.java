@@ -148,27 +148,25 @@ public final class SunPkcs11Hsm implements Hsm {
     @Override
     public HsmKeyRef generateAesKey(String label) {
         HsmKeyRef ref = new HsmKeyRef(label);
-        return withPermit("generate key", () -> {
-            synchronized (keyStoreLock) {
-                if (directGcm != null) {
-                    // No listing of the token here: the service's labels are new by construction (key ids,
-                    // random suffixes, node ids), and a listing per create made creating N keys cost N^2 (each
-                    // listing reads every object: 3,000 keys took minutes). What this process has seen is checked.
-                    if (keyStore.containsAlias(label) || directGcm.knows(label)) {
-                        throw new HsmException(Reason.ALREADY_EXISTS, "generate key");
-                    }
-                    directGcm.generateTokenKey(label);
-                    recentMisses.remove(label);
-                    return ref;
-                }
-                // setEntry on an existing label would destroy that key: check first, under the lock.
-                if (keyStore.containsAlias(label) || reloadedContains(label)) {
+        return lockedWithPermit("generate key", () -> {
+            if (directGcm != null) {
+                // No listing of the token here: the service's labels are new by construction (key ids,
+                // random suffixes, node ids), and a listing per create made creating N keys cost N^2 (each
+                // listing reads every object: 3,000 keys took minutes). What this process has seen is checked.
+                if (keyStore.containsAlias(label) || directGcm.knows(label)) {
                     throw new HsmException(Reason.ALREADY_EXISTS, "generate key");
                 }
-                KeyGenerator generator = KeyGenerator.getInstance("AES", provider);
-                generator.init(AES_256_BITS);
-                store(label, generator.generateKey(), "generate key");
+                directGcm.generateTokenKey(label);
+                recentMisses.remove(label);
+                return ref;
             }
+            // setEntry on an existing label would destroy that key: check first, under the lock.
+            if (keyStore.containsAlias(label) || reloadedContains(label)) {
+                throw new HsmException(Reason.ALREADY_EXISTS, "generate key");
+            }
+            KeyGenerator generator = KeyGenerator.getInstance("AES", provider);
+            generator.init(AES_256_BITS);
+            store(label, generator.generateKey(), "generate key");
             return ref;
         });
     }
@@ -179,13 +177,11 @@ public final class SunPkcs11Hsm implements Hsm {
         if (material.length != 16 && material.length != 24 && material.length != 32) {
             throw new IllegalArgumentException("AES key material is 16, 24 or 32 bytes");
         }
-        return withPermit("import key", () -> {
-            synchronized (keyStoreLock) {
-                if (keyStore.containsAlias(label) || (directGcm != null && directGcm.knows(label)) || reloadedContains(label)) {
-                    throw new HsmException(Reason.ALREADY_EXISTS, "import key");
-                }
-                store(label, new SecretKeySpec(material, "AES"), "import key");
+        return lockedWithPermit("import key", () -> {
+            if (keyStore.containsAlias(label) || (directGcm != null && directGcm.knows(label)) || reloadedContains(label)) {
+                throw new HsmException(Reason.ALREADY_EXISTS, "import key");
             }
+            store(label, new SecretKeySpec(material, "AES"), "import key");
             return ref;
         });
     }
@@ -261,25 +257,23 @@ public final class SunPkcs11Hsm implements Hsm {
 
     @Override
     public Signer signer(String label) {
-        KeyStore.PrivateKeyEntry entry = withPermit("signing key", () -> {
-            synchronized (keyStoreLock) {
-                if (keyStore.containsAlias(label) || reloadedContains(label)) {
-                    if (keyStore.getEntry(label, null) instanceof KeyStore.PrivateKeyEntry existing) {
-                        return existing;
-                    }
-                    throw new HsmException(Reason.ALREADY_EXISTS, "signing key");
+        KeyStore.PrivateKeyEntry entry = lockedWithPermit("signing key", () -> {
+            if (keyStore.containsAlias(label) || reloadedContains(label)) {
+                if (keyStore.getEntry(label, null) instanceof KeyStore.PrivateKeyEntry existing) {
+                    return existing;
                 }
-                KeyPairGenerator generator = KeyPairGenerator.getInstance("EC", provider);
-                generator.initialize(new ECGenParameterSpec("secp256r1"));
-                KeyPair pair = generator.generateKeyPair();
-                X509Certificate certificate = SelfSignedCertificates.create(pair, label, provider);
-                keyStore.setEntry(label, new KeyStore.PrivateKeyEntry(pair.getPrivate(),
-                        new java.security.cert.Certificate[] {certificate}), null);
-                if (!(keyStore.getEntry(label, null) instanceof KeyStore.PrivateKeyEntry stored)) {
-                    throw new HsmException(Reason.DEVICE, "signing key");
-                }
-                return stored;
+                throw new HsmException(Reason.ALREADY_EXISTS, "signing key");
             }
+            KeyPairGenerator generator = KeyPairGenerator.getInstance("EC", provider);
+            generator.initialize(new ECGenParameterSpec("secp256r1"));
+            KeyPair pair = generator.generateKeyPair();
+            X509Certificate certificate = SelfSignedCertificates.create(pair, label, provider);
+            keyStore.setEntry(label, new KeyStore.PrivateKeyEntry(pair.getPrivate(),
+                    new java.security.cert.Certificate[] {certificate}), null);
+            if (!(keyStore.getEntry(label, null) instanceof KeyStore.PrivateKeyEntry stored)) {
+                throw new HsmException(Reason.DEVICE, "signing key");
+            }
+            return stored;
         });
         PrivateKey privateKey = entry.getPrivateKey();
         PublicKey publicKey = entry.getCertificate().getPublicKey();
@@ -325,43 +319,41 @@ public final class SunPkcs11Hsm implements Hsm {
 
     @Override
     public void destroyKey(HsmKeyRef key) {
-        withPermit("destroy key", () -> {
-            synchronized (keyStoreLock) {
-                keys.remove(key.label());
-                if (directGcm != null) {
-                    // By handle, without the KeyStore (whose deleteEntry lists the whole token); its alias map may
-                    // keep the label until its next reload, and a lookup there then finds no object: NOT_FOUND.
-                    if (!directGcm.destroyTokenKey(key.label())) {
-                        throw new HsmException(Reason.NOT_FOUND, "destroy key");
-                    }
-                    return null;
-                }
-                if (!keyStore.containsAlias(key.label()) && !reloadedContains(key.label())) {
+        lockedWithPermit("destroy key", () -> {
+            keys.remove(key.label());
+            if (directGcm != null) {
+                // By handle, without the KeyStore (whose deleteEntry lists the whole token); its alias map may
+                // keep the label until its next reload, and a lookup there then finds no object: NOT_FOUND.
+                if (!directGcm.destroyTokenKey(key.label())) {
                     throw new HsmException(Reason.NOT_FOUND, "destroy key");
                 }
-                keyStore.deleteEntry(key.label());
+                return null;
             }
+            if (!keyStore.containsAlias(key.label()) && !reloadedContains(key.label())) {
+                throw new HsmException(Reason.NOT_FOUND, "destroy key");
+            }
+            keyStore.deleteEntry(key.label());
             return null;
         });
     }
 
     @Override
     public List<String> listKeyLabels() {
-        return withPermit("list keys", () -> {
-            synchronized (keyStoreLock) {
-                if (directGcm != null) {
-                    return directGcm.listTokenKeys().stream().sorted().toList();
+        if (directGcm != null) {
+            // Not under the lock: with 100,000 keys a listing takes seconds, and creates and first uses wait for
+            // the lock (the reconciler's listing every 10 minutes stalled creates until the health probe timed out).
+            return withPermit("list keys", () -> directGcm.listTokenKeys().stream().sorted().toList());
+        }
+        return lockedWithPermit("list keys", () -> {
+            reloadKeyStore();
+            List<String> labels = new ArrayList<>();
+            for (String alias : Collections.list(keyStore.aliases())) {
+                if (keyStore.entryInstanceOf(alias, KeyStore.SecretKeyEntry.class)) {
+                    labels.add(alias);
                 }
-                reloadKeyStore();
-                List<String> labels = new ArrayList<>();
-                for (String alias : Collections.list(keyStore.aliases())) {
-                    if (keyStore.entryInstanceOf(alias, KeyStore.SecretKeyEntry.class)) {
-                        labels.add(alias);
-                    }
-                }
-                Collections.sort(labels);
-                return List.copyOf(labels);
             }
+            Collections.sort(labels);
+            return List.copyOf(labels);
         });
     }
 
@@ -420,12 +412,10 @@ public final class SunPkcs11Hsm implements Hsm {
         // Read before waiting for the lock: a reload that starts after this point saw every object that
         // existed when this call missed, so its result answers this call too.
         long reloadsBeforeMiss = reloadsStarted;
-        return withPermit("find key", () -> {
-            synchronized (keyStoreLock) {
-                Key found = locate(key.label(), reloadsBeforeMiss, () -> reloadsStarted, this::findKey, this::reloadedContains);
-                keys.put(key.label(), found);
-                return found;
-            }
+        return lockedWithPermit("find key", () -> {
+            Key found = locate(key.label(), reloadsBeforeMiss, () -> reloadsStarted, this::findKey, this::reloadedContains);
+            keys.put(key.label(), found);
+            return found;
         });
     }
 
@@ -435,12 +425,10 @@ public final class SunPkcs11Hsm implements Hsm {
             return;
         }
         long listingsBeforeMiss = directGcm.tokenListings();
-        withPermit("find key", () -> {
-            synchronized (keyStoreLock) {
-                return locate(key.label(), listingsBeforeMiss, directGcm::tokenListings,
-                        label -> directGcm.knows(label) ? Boolean.TRUE : null,
-                        label -> remembering(label, directGcm.listTokenKeys().contains(label)));
-            }
+        lockedWithPermit("find key", () -> {
+            return locate(key.label(), listingsBeforeMiss, directGcm::tokenListings,
+                    label -> directGcm.knows(label) ? Boolean.TRUE : null,
+                    label -> remembering(label, directGcm.listTokenKeys().contains(label)));
         });
     }
 
@@ -558,6 +546,17 @@ public final class SunPkcs11Hsm implements Hsm {
             recentMisses.put(label, now);
         }
         return present;
+    }
+
+    /**
+     * Under the KeyStore lock, then a permit. In this order a thread waiting for the lock (behind a create or a
+     * listing) holds no permit, so waiting never takes the token's sessions from the operations in flight or
+     * from the health probe. Nothing that holds a permit waits for the lock.
+     */
+    private <T> T lockedWithPermit(String operation, HsmCall<T> call) {
+        synchronized (keyStoreLock) {
+            return withPermit(operation, call);
+        }
     }
 
     private <T> T withPermit(String operation, HsmCall<T> call) {
