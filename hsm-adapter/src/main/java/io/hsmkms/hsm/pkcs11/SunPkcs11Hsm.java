@@ -425,11 +425,9 @@ public final class SunPkcs11Hsm implements Hsm {
             return;
         }
         long listingsBeforeMiss = directGcm.tokenListings();
-        lockedWithPermit("find key", () -> {
-            return locate(key.label(), listingsBeforeMiss, directGcm::tokenListings,
-                    label -> directGcm.knows(label) ? Boolean.TRUE : null,
-                    label -> remembering(label, directGcm.listTokenKeys().contains(label)));
-        });
+        lockedWithPermit("find key", () -> locate(key.label(), listingsBeforeMiss, directGcm::tokenListings,
+                label -> directGcm.knows(label) ? Boolean.TRUE : null,
+                label -> remembering(label, directGcm.listTokenKeys().contains(label))));
     }
 
     /**
@@ -445,9 +443,10 @@ public final class SunPkcs11Hsm implements Hsm {
                 found = lookup.find(label);
             }
             if (found == null) {
-                // While another process changes the token, one listing can miss an object that exists
-                // (MultiNodeTest's concurrent rotations, about one run in five): list once more, 50 ms
-                // later, before the label counts as gone and its key as unavailable.
+                // One listing can miss an object another process is still writing (SoftHSM then reads the
+                // file empty): list once more, 50 ms later, before the label counts as gone and its key as
+                // unavailable. A copy SoftHSM 2.6.1 read torn stays unseen however often we list; the
+                // creating node's label rewrite (DirectGcm.generateTokenKey) is what makes it read again.
                 Thread.sleep(50);
                 if (listed.contains(label)) {
                     found = lookup.find(label);
