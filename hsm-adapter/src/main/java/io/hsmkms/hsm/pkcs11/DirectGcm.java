@@ -287,11 +287,6 @@ final class DirectGcm implements AutoCloseable {
         return tokenHandles.containsKey(label);
     }
 
-    /** Lists the token's secret keys afresh and returns their labels. */
-    java.util.Set<String> listTokenKeys() throws PKCS11Exception {
-        return list();
-    }
-
     private static CK_MECHANISM mechanism(byte[] iv, byte[] aad) {
         return new CK_MECHANISM(CKM_AES_GCM, new CK_GCM_PARAMS(TAG_BYTES * 8, iv, aad.length == 0 ? null : aad));
     }
@@ -467,7 +462,7 @@ final class DirectGcm implements AutoCloseable {
         if (known != null) {
             return known;
         }
-        list();
+        listTokenKeys();
         Long found = tokenHandles.get(label);
         return found == null ? 0 : found;
     }
@@ -477,7 +472,7 @@ final class DirectGcm implements AutoCloseable {
      * own, not under the object-session lock: it reads every object (seconds with 100,000 keys on SoftHSM), and
      * copies and rechecks must not wait that long.
      */
-    private java.util.Set<String> list() throws PKCS11Exception {
+    java.util.Set<String> listTokenKeys() throws PKCS11Exception {
         tokenListings.incrementAndGet();
         long session = takeSession();
         boolean clean = false;

@@ -139,11 +139,11 @@ class DirectGcmTest {
 
         SoftHsmToken.ToolResult listing = token.pkcs11Tool("--list-objects", "--type", "secrkey");
         assertThat(listing.exitCode()).isZero();
-        String madeDirect = block(listing.output(), "made/direct");
+        String madeDirect = SoftHsmToken.secretKeyBlock(listing.output(), "made/direct");
         assertThat(madeDirect).containsPattern("Access:\\s+sensitive, always sensitive, never extractable, local")
                 .containsPattern("Usage:\\s+encrypt, decrypt\\s*\\n");
         assertThat(madeDirect.replace("made/direct", "LABEL"))
-                .isEqualTo(block(listing.output(), "made/provider").replace("made/provider", "LABEL"));
+                .isEqualTo(SoftHsmToken.secretKeyBlock(listing.output(), "made/provider").replace("made/provider", "LABEL"));
     }
 
     @Test
@@ -247,15 +247,6 @@ class DirectGcmTest {
         assertThat(direct.directGcm().operations() - before).isEqualTo(8 * 200 * 2);
     }
 
-    /** The lines pkcs11-tool prints for the secret key under this label. */
-    private static String block(String listing, String label) {
-        for (String object : listing.split("(?m)^(?=Secret Key Object)")) {
-            if (object.matches("(?s).*label:\\s+" + java.util.regex.Pattern.quote(label) + "\\s*\\n.*")) {
-                return object;
-            }
-        }
-        throw new AssertionError("no object labelled " + label + " in:\n" + listing);
-    }
 
     private static void assertReason(Reason reason, ThrowingCallable call) {
         assertThatThrownBy(call).isInstanceOfSatisfying(HsmException.class, e -> assertThat(e.reason()).isEqualTo(reason));

@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -126,7 +125,7 @@ class SunPkcs11HsmTest {
 
         SoftHsmToken.ToolResult listing = token.pkcs11Tool("--list-objects", "--type", "secrkey");
         assertThat(listing.exitCode()).isZero();
-        String block = objectBlock(listing.output(), "extract/1");
+        String block = SoftHsmToken.secretKeyBlock(listing.output(), "extract/1");
         assertThat(block).contains("AES length 32")
                 .containsPattern("Access:\\s+sensitive, always sensitive, never extractable, local")
                 .containsPattern("Usage:\\s+encrypt, decrypt\\s*\\n")
@@ -248,14 +247,4 @@ class SunPkcs11HsmTest {
         }
     }
 
-    /** The lines pkcs11-tool prints for one object: from its header line to the next header. */
-    private static String objectBlock(String listing, String label) {
-        String[] objects = listing.split("(?m)^(?=Secret Key Object)");
-        for (String object : objects) {
-            if (object.matches("(?s).*label:\\s+" + Pattern.quote(label) + "\\s*\\n.*")) {
-                return object;
-            }
-        }
-        throw new AssertionError("no object labelled " + label + " in:\n" + listing);
-    }
 }

@@ -239,4 +239,14 @@ public final class SoftHsmToken implements AutoCloseable {
         RANDOM.nextBytes(b);
         return b;
     }
+
+    /** The lines {@code pkcs11-tool --list-objects} prints for the secret key under this label: header to next header. */
+    public static String secretKeyBlock(String listing, String label) {
+        for (String object : listing.split("(?m)^(?=Secret Key Object)")) {
+            if (object.matches("(?s).*label:\\s+" + java.util.regex.Pattern.quote(label) + "\\s*\\n.*")) {
+                return object;
+            }
+        }
+        throw new AssertionError("no object labelled " + label + " in:\n" + listing);
+    }
 }
