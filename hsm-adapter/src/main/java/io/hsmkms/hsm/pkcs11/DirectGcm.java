@@ -239,25 +239,22 @@ final class DirectGcm implements AutoCloseable {
                 new CK_ATTRIBUTE(CKA_PRIVATE, true), new CK_ATTRIBUTE(CKA_LABEL, label)));
         template.addAll(AES_KEY_FLAGS);
         synchronized (objectSessionLock) {
-            long handle = p11.C_GenerateKey(objectSession, new CK_MECHANISM(CKM_AES_KEY_GEN), template.toArray(CK_ATTRIBUTE[]::new));
-            tokenHandles.put(label, handle);
-            rewriteLabel(handle, label);
+            catchUpWithOtherProcesses();
+            tokenHandles.put(label, p11.C_GenerateKey(objectSession, new CK_MECHANISM(CKM_AES_KEY_GEN),
+                    template.toArray(CK_ATTRIBUTE[]::new)));
         }
     }
 
     /**
-     * Writes the new object's label again, unchanged. Works around SoftHSM 2.6.1 (Debian 12), which unlocks an
-     * object file before flushing it: another process that reads the file at that moment can keep a torn copy
-     * and never see the object until it restarts (MultiNodeTest's concurrent rotations, about one run in five;
-     * fixed upstream after 2.6.1 by "flush before unlock"). A second write changes the object's generation, so
-     * such a reader reads it again. Harmless elsewhere; a token that refuses the write keeps the key as made.
+     * Makes SoftHSM look at the token directory now, right before this process adds an object. Its file store
+     * re-reads the directory only when the token's generation number differs from the one it last saw, and its
+     * own create sets that number to the new value: objects another process made since this one last looked
+     * would stay invisible here for good (until some other process changes the token again). Reading the token
+     * info checks the number; other tokens answer it from memory. Destroys need no call: they read the object
+     * first, which checks it too.
      */
-    private void rewriteLabel(long handle, String label) {
-        try {
-            p11.C_SetAttributeValue(objectSession, handle, new CK_ATTRIBUTE[] {new CK_ATTRIBUTE(CKA_LABEL, label)});
-        } catch (PKCS11Exception e) {
-            LOG.debug("rewriting the label of a new key failed: {}", e.getMessage());
-        }
+    private void catchUpWithOtherProcesses() throws PKCS11Exception {
+        p11.C_GetTokenInfo(slot);
     }
 
     /**

@@ -445,8 +445,8 @@ public final class SunPkcs11Hsm implements Hsm {
             if (found == null) {
                 // One listing can miss an object another process is still writing (SoftHSM then reads the
                 // file empty): list once more, 50 ms later, before the label counts as gone and its key as
-                // unavailable. A copy SoftHSM 2.6.1 read torn stays unseen however often we list; the
-                // creating node's label rewrite (DirectGcm.generateTokenKey) is what makes it read again.
+                // unavailable. (An object SoftHSM lost track of stays unseen however often we list: see
+                // DirectGcm.catchUpWithOtherProcesses, which keeps that from happening.)
                 Thread.sleep(50);
                 if (listed.contains(label)) {
                     found = lookup.find(label);

@@ -165,6 +165,18 @@ class DirectGcmTest {
     }
 
     @Test
+    void keyMadeByAnotherProcess_justBeforeOneMadeHere_isStillFound() {
+        direct.listKeyLabels(); // this process has looked at the token
+        SoftHsmToken.ToolResult made = token.pkcs11Tool("--keygen", "--key-type", "AES:32", "--label", "neighbour/1");
+        assertThat(made.exitCode()).as(made.output()).isZero();
+        // SoftHSM's own create would mark the token as seen, the neighbour's key included, had it not looked first.
+        direct.generateAesKey("own-after-neighbour/1");
+
+        // A listing searches SoftHSM's view of the token; a key missing from it stays missing however often we list.
+        assertThat(direct.listKeyLabels()).contains("neighbour/1", "own-after-neighbour/1");
+    }
+
+    @Test
     void keyDestroyedByAnotherProcess_stopsWorkingWithinTwoSeconds() throws Exception {
         HsmKeyRef key = direct.generateAesKey("elsewhere/1");
         byte[] sealed = direct.encrypt(key, iv(1), AAD, bytes(32));
