@@ -97,6 +97,32 @@ class ImportKeyMaterialTest {
     }
 
     @Test
+    void deletedMaterial_thatACrashLeftOnTheToken_isAnOrphan_reportedThenDestroyed() throws Exception {
+        String id = server.kms().createKey(CreateKeyRequest.newBuilder().setOrigin(OriginType.ORIGIN_EXTERNAL).build())
+                .getKeyMetadata().getKeyId();
+        byte[] material = random(32);
+        importMaterial(id, material, WrappingAlgorithmSpec.RSAES_OAEP_SHA_256, WrappingKeySpec.RSA_2048, null);
+        ByteString blob = encrypt(id, "before the crash");
+        String label = server.hsm().listKeyLabels().stream().filter(l -> l.startsWith("hsmkms/" + id + "/1/import-"))
+                .findFirst().orElseThrow();
+        server.kms().deleteImportedKeyMaterial(DeleteImportedKeyMaterialRequest.newBuilder().setKeyId(id).build());
+        // What a kill between the metadata update and the destroy leaves: the key waits for material, and an object
+        // is still under its old label (made from outside, as another process would find it).
+        SoftHsmToken.ToolResult leftOver = server.token().pkcs11Tool("--keygen", "--key-type", "AES:32", "--label", label);
+        assertThat(leftOver.exitCode()).as(leftOver.output()).isZero();
+
+        io.hsmkms.server.core.OrphanReconciler.Report first = server.server().reconcile();
+
+        assertThat(first.newOrphans()).contains(label);
+        assertThat(first.missingMaterial()).doesNotContain(label);
+        assertThat(server.server().reconcile().destroyed()).contains(label);
+        assertThat(server.hsm().listKeyLabels()).doesNotContain(label);
+        assertThat(describe(id).getKeyState()).isEqualTo(KeyState.KEY_STATE_PENDING_IMPORT);
+        importMaterial(id, material, WrappingAlgorithmSpec.RSAES_OAEP_SHA_256, WrappingKeySpec.RSA_2048, null);
+        assertThat(decrypt(blob)).isEqualTo("before the crash");
+    }
+
+    @Test
     void materialWithValidTo_expiresAndTheKeyWaitsForMaterialAgain() throws Exception {
         String id = server.kms().createKey(CreateKeyRequest.newBuilder().setOrigin(OriginType.ORIGIN_EXTERNAL).build())
                 .getKeyMetadata().getKeyId();

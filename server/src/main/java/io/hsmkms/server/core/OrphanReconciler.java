@@ -49,10 +49,15 @@ public final class OrphanReconciler {
         UUID after = null;
         for (List<ManagedKey> page = repository.scan(null, PAGE); !page.isEmpty(); page = repository.scan(after, PAGE)) {
             for (ManagedKey key : page) {
-                // Keys on their way out lose their material on purpose, a version at a time.
-                // So do keys whose imported material was deleted or expired (PENDING_IMPORT).
-                boolean leaving = key.state() == KeyState.PENDING_DELETION || key.state() == KeyState.DELETING
-                        || key.state() == KeyState.PENDING_IMPORT;
+                if (key.state() == KeyState.PENDING_IMPORT) {
+                    // Its imported material was deleted or expired: the metadata goes first, so an object still
+                    // under the old label is one a crash (or a failed destroy) left behind. The next import makes a
+                    // new label, so nothing will use this one again: it is an orphan like any other.
+                    continue;
+                }
+                // Keys on their way out lose their material on purpose, a version at a time, and may still be
+                // cancelled: their objects are neither required nor orphans.
+                boolean leaving = key.state() == KeyState.PENDING_DELETION || key.state() == KeyState.DELETING;
                 for (KeyVersion version : key.versions()) {
                     named.add(version.hsmLabel());
                     if (!leaving) {
