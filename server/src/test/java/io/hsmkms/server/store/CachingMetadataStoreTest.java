@@ -142,7 +142,7 @@ class CachingMetadataStoreTest {
 
     @Test
     void theCacheStaysWithinItsBudget_andEveryKeyStillReads() {
-        long budget = 3 * CachingMetadataStore.weight(key(UUID.randomUUID()));
+        long budget = 3 * CachingMetadataStore.weight(key(UUID.randomUUID()), true);
         CachingMetadataStore small = new CachingMetadataStore(database, CachingMetadataStore.Sharing.EXCLUSIVE, budget);
         List<ManagedKey> keys = new ArrayList<>();
         for (int i = 0; i < 10; i++) {
@@ -155,6 +155,24 @@ class CachingMetadataStoreTest {
             }
         }
         assertThat(small.hits()).as("some reads were cached").isPositive();
+    }
+
+    @Test
+    void keysWithTheSamePolicyText_shareOneCopyOfIt_andWeighLess() {
+        String policy = io.hsmkms.server.core.KeyPolicies.defaultPolicy(ACCOUNT);
+        List<UUID> ids = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            ids.add(database.insert(key(UUID.randomUUID()).withPolicy(new String(policy))).id());
+        }
+
+        List<ManagedKey> cached = ids.stream().map(id -> cache.find(id).orElseThrow()).toList();
+
+        assertThat(cached).allSatisfy(key -> assertThat(key.policy()).isEqualTo(policy));
+        assertThat(cached.get(1).policy()).as("one String for the three keys").isSameAs(cached.get(0).policy());
+        assertThat(cached.get(2).policy()).isSameAs(cached.get(0).policy());
+        assertThat(cache.sharedPolicyChars()).isEqualTo(policy.length());
+        assertThat(cache.cachedBytes()).isEqualTo(3 * CachingMetadataStore.weight(cached.get(0), true))
+                .isLessThan(3 * CachingMetadataStore.weight(cached.get(0), false));
     }
 
     private static ManagedKey key(UUID id) {
