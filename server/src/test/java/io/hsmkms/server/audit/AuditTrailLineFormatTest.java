@@ -75,10 +75,17 @@ class AuditTrailLineFormatTest {
             records.add(randomRecord(random));
         }
         HashChainedFileTrail trail = HashChainedFileTrail.open(new HashChainedFileTrail.Settings(dir,
-                HashChainedFileTrail.Durability.SYNC, 64 * 1024, Duration.ofHours(1)),
+                HashChainedFileTrail.Durability.SYNC, 8 * 1024, Duration.ofHours(1)),
                 AuditTrailReleaseTest.softwareSigner(), Clock.systemUTC());
-        for (AuditRecord record : records) {
-            trail.appendAsync(record); // many in flight, so the writer splices whole batches
+        // Many in flight, so the writer splices whole batches; in four waves, each written before the next comes,
+        // so files close between batches however the writer batched (a file closes only after a batch).
+        int wave = (records.size() + 3) / 4;
+        for (int from = 0; from < records.size(); from += wave) {
+            List<java.util.concurrent.CompletableFuture<Void>> written = new ArrayList<>();
+            for (AuditRecord record : records.subList(from, Math.min(from + wave, records.size()))) {
+                written.add(trail.appendAsync(record).toCompletableFuture());
+            }
+            java.util.concurrent.CompletableFuture.allOf(written.toArray(java.util.concurrent.CompletableFuture[]::new)).join();
         }
         trail.close();
 
