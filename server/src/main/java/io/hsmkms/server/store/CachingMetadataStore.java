@@ -97,12 +97,10 @@ public final class CachingMetadataStore implements MetadataStore {
         misses.increment();
         synchronized (stripe(id)) {
             Optional<ManagedKey> loaded = store.find(id);
-            if (loaded.isPresent()) {
-                put(loaded.get());
-            } else {
+            if (loaded.isEmpty()) {
                 remove(id);
             }
-            return loaded;
+            return loaded.map(this::put);
         }
     }
 
@@ -125,13 +123,13 @@ public final class CachingMetadataStore implements MetadataStore {
         return stripes[Math.floorMod(id.hashCode(), stripes.length)];
     }
 
-    /** Under the key's stripe. */
-    private void put(ManagedKey loaded) {
+    /** Under the key's stripe. Returns the key as cached (with the shared policy text). */
+    private ManagedKey put(ManagedKey loaded) {
         ManagedKey key = withSharedPolicy(loaded);
         long weight = weight(key);
         if (weight > maxBytes) {
             remove(key.id());
-            return;
+            return key;
         }
         ManagedKey old = keys.put(key.id(), key);
         bytes.addAndGet(weight - (old == null ? 0 : weight(old)));
@@ -144,6 +142,7 @@ public final class CachingMetadataStore implements MetadataStore {
                 bytes.addAndGet(-weight(entry.getValue()));
             }
         }
+        return key;
     }
 
     /** Under the key's stripe. */
@@ -216,9 +215,7 @@ public final class CachingMetadataStore implements MetadataStore {
     private ManagedKey writeThrough(UUID id, java.util.function.Supplier<ManagedKey> write) {
         synchronized (stripe(id)) {
             try {
-                ManagedKey stored = write.get();
-                put(stored);
-                return stored;
+                return put(write.get());
             } catch (RuntimeException e) {
                 remove(id);
                 throw e;

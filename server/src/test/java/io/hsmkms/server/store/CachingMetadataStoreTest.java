@@ -162,8 +162,11 @@ class CachingMetadataStoreTest {
         String policy = io.hsmkms.server.core.KeyPolicies.defaultPolicy(ACCOUNT);
         List<UUID> ids = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            ids.add(database.insert(key(UUID.randomUUID()).withPolicy(new String(policy))).id());
+            ids.add(database.insert(key(UUID.randomUUID()).withPolicy(policy)).id());
         }
+        // H2 may hand out one String for equal values from a cache of its own; PostgreSQL's driver never does.
+        CachingMetadataStore cache = new CachingMetadataStore(freshStrings(database), CachingMetadataStore.Sharing.EXCLUSIVE,
+                CachingMetadataStore.DEFAULT_MAX_BYTES);
 
         List<ManagedKey> cached = ids.stream().map(id -> cache.find(id).orElseThrow()).toList();
 
@@ -173,6 +176,25 @@ class CachingMetadataStoreTest {
         assertThat(cache.sharedPolicyChars()).isEqualTo(policy.length());
         assertThat(cache.cachedBytes()).isEqualTo(3 * CachingMetadataStore.weight(cached.get(0), true))
                 .isLessThan(3 * CachingMetadataStore.weight(cached.get(0), false));
+        assertThat(cache.find(ids.get(1)).orElseThrow().policy()).as("a cached read").isSameAs(cached.get(0).policy());
+    }
+
+    /** The store as a database driver would give it: every key read with a policy String of its own. */
+    private static MetadataStore freshStrings(MetadataStore store) {
+        return (MetadataStore) java.lang.reflect.Proxy.newProxyInstance(MetadataStore.class.getClassLoader(),
+                new Class<?>[] {MetadataStore.class}, (proxy, method, args) -> {
+                    Object result;
+                    try {
+                        result = method.invoke(store, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                    if (method.getName().equals("find") && args.length == 1 && args[0] instanceof UUID) {
+                        return ((java.util.Optional<?>) result).map(key -> ((ManagedKey) key).withPolicy(
+                                new String(((ManagedKey) key).policy().toCharArray())));
+                    }
+                    return result;
+                });
     }
 
     private static ManagedKey key(UUID id) {
