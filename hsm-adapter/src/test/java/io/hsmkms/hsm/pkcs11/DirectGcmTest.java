@@ -228,6 +228,23 @@ class DirectGcmTest {
     }
 
     @Test
+    void failedTagChecks_keepTheirSession_andItServesTheNextCall() {
+        HsmKeyRef key = direct.generateAesKey("bad-tags/1");
+        byte[] sealed = direct.encrypt(key, iv(1), AAD, bytes(32));
+        byte[] tampered = sealed.clone();
+        tampered[0] ^= 1;
+        long opened = direct.directGcm().sessionsOpened();
+
+        for (int i = 0; i < 20; i++) {
+            assertReason(Reason.DATA, () -> direct.decrypt(key, iv(1), AAD, tampered));
+            // One thread: the call after a failure takes the session the failure gave back.
+            assertThat(direct.decrypt(key, iv(1), AAD, sealed)).isEqualTo(bytes(32));
+        }
+
+        assertThat(direct.directGcm().sessionsOpened()).as("sessions opened for 20 failures").isEqualTo(opened);
+    }
+
+    @Test
     void eightThreads_mixingEncryptAndDecrypt_onTwoKeys_allSucceed() throws Exception {
         HsmKeyRef[] keys = {direct.generateAesKey("threads/1"), direct.generateAesKey("threads/2")};
         long before = direct.directGcm().operations();
