@@ -64,7 +64,7 @@ public final class Main {
         }
         SunPkcs11Hsm hsm;
         try {
-            hsm = SunPkcs11Hsm.open(config.pkcs11());
+            hsm = SunPkcs11Hsm.open(config.pkcs11(), repository.tokenWriteLock());
         } catch (IllegalStateException | IllegalArgumentException e) {
             repository.close();
             System.err.println("hsmkms-server: " + e.getMessage());
@@ -105,12 +105,14 @@ public final class Main {
             repository.close();
         }, "shutdown"));
         LOG.info("hsmkms listening on {}:{} (tls={}, mtls={}, tokens={}, data dir {}, metadata {}, region {}, node {}, "
-                        + "audit {} {}, metrics {})",
+                        + "audit {} {}, metrics {}, token writes {})",
                 config.listenAddress(), server.port(), config.tls() != null,
                 config.tls() != null && config.tls().clientCa() != null, security.tokens() != null,
                 config.dataDir(), config.embeddedDatabase() ? "embedded" : "postgresql", config.region(), nodeId,
                 config.audit().dir(), config.audit().durability(),
-                metrics == null ? "off" : config.metricsAddress().getHostString() + ":" + metrics.port() + "/metrics");
+                metrics == null ? "off" : config.metricsAddress().getHostString() + ":" + metrics.port() + "/metrics",
+                repository.tokenWriteLock() == io.hsmkms.hsm.TokenWriteLock.NONE ? "unlocked (one process)"
+                        : "locked with the other nodes");
         server.blockUntilShutdown();
     }
 

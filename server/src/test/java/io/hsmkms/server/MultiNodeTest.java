@@ -125,6 +125,10 @@ class MultiNodeTest {
     void rotationsOnBothNodesAtTheSameMoment_loseNoKeyMaterial() throws Exception {
         KeyManagementServiceBlockingStub a = stub(nodeA);
         KeyManagementServiceBlockingStub b = stub(nodeB);
+        // SoftHSM loses track of an object another process makes just before its own (docs/architecture.md):
+        // the nodes take turns for token writes.
+        assertThat(nodeA.output()).contains("token writes locked with the other nodes");
+        assertThat(nodeB.output()).contains("token writes locked with the other nodes");
         // Several keys rotated at once from both nodes: the more calls in flight, the likelier two rotations of one
         // key overlap (both read revision r, both make version r+1); each key stays below 10 on-demand rotations.
         List<String> keyIds = new ArrayList<>();

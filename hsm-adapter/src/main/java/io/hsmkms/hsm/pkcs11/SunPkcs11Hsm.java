@@ -4,6 +4,7 @@ import io.hsmkms.hsm.Hsm;
 import io.hsmkms.hsm.HsmException;
 import io.hsmkms.hsm.HsmException.Reason;
 import io.hsmkms.hsm.HsmKeyRef;
+import io.hsmkms.hsm.TokenWriteLock;
 import java.security.AuthProvider;
 import java.security.Key;
 import java.security.KeyStore;
@@ -67,6 +68,7 @@ public final class SunPkcs11Hsm implements Hsm {
     private final SecureRandom random;
     /** AES-GCM without SunPKCS11's Cipher (see {@link DirectGcm}), or null where the JDK does not let us. */
     private final DirectGcm directGcm;
+    private final TokenWriteLock tokenWrites;
     /**
      * How long a label that a reload did not find is answered NOT_FOUND without reloading again. Safe
      * because the service names a label only after its object exists (material before metadata), so a
@@ -85,9 +87,10 @@ public final class SunPkcs11Hsm implements Hsm {
     /** Labels the last reloads did not find, with the System.nanoTime() of that reload; under the lock. */
     private final java.util.Map<String, Long> recentMisses = new java.util.HashMap<>();
 
-    private SunPkcs11Hsm(Provider provider, KeyStore keyStore, char[] pin, Pkcs11Config config, boolean directGcm)
-            throws Exception {
+    private SunPkcs11Hsm(Provider provider, KeyStore keyStore, char[] pin, Pkcs11Config config, boolean directGcm,
+                         TokenWriteLock tokenWrites) throws Exception {
         this.provider = provider;
+        this.tokenWrites = tokenWrites;
         this.keyStore = keyStore;
         this.pin = pin;
         this.inFlight = new Semaphore(config.maxConcurrency(), true);
@@ -113,13 +116,22 @@ public final class SunPkcs11Hsm implements Hsm {
         return direct;
     }
 
-    /** Loads the PKCS#11 module, logs in and returns a ready HSM. */
+    /** Loads the PKCS#11 module, logs in and returns a ready HSM, for a token no other process writes. */
     public static SunPkcs11Hsm open(Pkcs11Config config) {
-        return open(config, true);
+        return open(config, TokenWriteLock.NONE);
+    }
+
+    /** As {@link #open(Pkcs11Config)}, for a token other processes (nodes) write too: they take {@code tokenWrites}. */
+    public static SunPkcs11Hsm open(Pkcs11Config config, TokenWriteLock tokenWrites) {
+        return open(config, true, tokenWrites);
     }
 
     /** As {@link #open(Pkcs11Config)}; without {@code directGcm} AES-GCM goes through SunPKCS11's Cipher (tests compare the two). */
     static SunPkcs11Hsm open(Pkcs11Config config, boolean directGcm) {
+        return open(config, directGcm, TokenWriteLock.NONE);
+    }
+
+    static SunPkcs11Hsm open(Pkcs11Config config, boolean directGcm, TokenWriteLock tokenWrites) {
         char[] pin = config.pin().read();
         try {
             Provider base = Security.getProvider("SunPKCS11");
@@ -129,7 +141,7 @@ public final class SunPkcs11Hsm implements Hsm {
             Provider provider = base.configure("--" + config.sunPkcs11ConfigText("hsmkms"));
             KeyStore keyStore = KeyStore.getInstance("PKCS11", provider);
             keyStore.load(null, pin);
-            SunPkcs11Hsm hsm = new SunPkcs11Hsm(provider, keyStore, pin, config, directGcm);
+            SunPkcs11Hsm hsm = new SunPkcs11Hsm(provider, keyStore, pin, config, directGcm, tokenWrites);
             LOG.info("HSM session open: library={} {}", config.library(),
                     config.slot() != null ? "slot=" + config.slot() : "slotListIndex=" + config.slotListIndex());
             return hsm;
@@ -148,7 +160,7 @@ public final class SunPkcs11Hsm implements Hsm {
     @Override
     public HsmKeyRef generateAesKey(String label) {
         HsmKeyRef ref = new HsmKeyRef(label);
-        return lockedWithPermit("generate key", () -> {
+        return writing("generate key", () -> {
             if (directGcm != null) {
                 // No listing of the token here: the service's labels are new by construction (key ids,
                 // random suffixes, node ids), and a listing per create made creating N keys cost N^2 (each
@@ -177,7 +189,7 @@ public final class SunPkcs11Hsm implements Hsm {
         if (material.length != 16 && material.length != 24 && material.length != 32) {
             throw new IllegalArgumentException("AES key material is 16, 24 or 32 bytes");
         }
-        return lockedWithPermit("import key", () -> {
+        return writing("import key", () -> {
             if (keyStore.containsAlias(label) || (directGcm != null && directGcm.knows(label)) || reloadedContains(label)) {
                 throw new HsmException(Reason.ALREADY_EXISTS, "import key");
             }
@@ -257,7 +269,7 @@ public final class SunPkcs11Hsm implements Hsm {
 
     @Override
     public Signer signer(String label) {
-        KeyStore.PrivateKeyEntry entry = lockedWithPermit("signing key", () -> {
+        KeyStore.PrivateKeyEntry entry = writing("signing key", () -> {
             if (keyStore.containsAlias(label) || reloadedContains(label)) {
                 if (keyStore.getEntry(label, null) instanceof KeyStore.PrivateKeyEntry existing) {
                     return existing;
@@ -319,7 +331,7 @@ public final class SunPkcs11Hsm implements Hsm {
 
     @Override
     public void destroyKey(HsmKeyRef key) {
-        lockedWithPermit("destroy key", () -> {
+        writing("destroy key", () -> {
             keys.remove(key.label());
             if (directGcm != null) {
                 // By handle, without the KeyStore (whose deleteEntry lists the whole token); its alias map may
@@ -555,6 +567,28 @@ public final class SunPkcs11Hsm implements Hsm {
     private <T> T lockedWithPermit(String operation, HsmCall<T> call) {
         synchronized (keyStoreLock) {
             return withPermit(operation, call);
+        }
+    }
+
+    /**
+     * A call that adds or removes token objects: under the adapter's lock, then the token write lock shared
+     * with other nodes, then a permit. Only the thread holding the adapter's lock waits for other nodes, so a
+     * node never has more than one call (and one database connection) waiting for the token, and no waiting
+     * call holds a permit.
+     */
+    private <T> T writing(String operation, HsmCall<T> call) {
+        synchronized (keyStoreLock) {
+            TokenWriteLock.Held held;
+            try {
+                held = tokenWrites.acquire();
+            } catch (RuntimeException e) {
+                LOG.warn("{}: the token write lock shared with other nodes is not available: {}", operation,
+                        e.getClass().getSimpleName());
+                throw new HsmException(Reason.BUSY, operation);
+            }
+            try (held) {
+                return withPermit(operation, call);
+            }
         }
     }
 

@@ -45,6 +45,7 @@ public final class CachingMetadataStore implements MetadataStore {
     static final long MAX_SHARED_POLICY_CHARS = 4L << 20;
 
     private final MetadataStore store;
+    private final io.hsmkms.hsm.TokenWriteLock tokenWriteLock;
     private final Sharing sharing;
     private final long maxBytes;
     private final ConcurrentHashMap<UUID, ManagedKey> keys = new ConcurrentHashMap<>();
@@ -66,6 +67,12 @@ public final class CachingMetadataStore implements MetadataStore {
     private final LongAdder misses = new LongAdder();
 
     public CachingMetadataStore(MetadataStore store, Sharing sharing, long maxBytes) {
+        this(store, sharing, maxBytes, io.hsmkms.hsm.TokenWriteLock.NONE);
+    }
+
+    private CachingMetadataStore(MetadataStore store, Sharing sharing, long maxBytes,
+                                 io.hsmkms.hsm.TokenWriteLock tokenWriteLock) {
+        this.tokenWriteLock = tokenWriteLock;
         if (maxBytes < 0) {
             throw new IllegalArgumentException("maxBytes must not be negative");
         }
@@ -79,12 +86,19 @@ public final class CachingMetadataStore implements MetadataStore {
 
     /** The embedded H2 store in {@code dataDir}: this process holds its file lock, so the cache is exclusive. */
     public static CachingMetadataStore embedded(java.nio.file.Path dataDir) {
-        return new CachingMetadataStore(JdbcKeyRepository.embedded(dataDir), Sharing.EXCLUSIVE, DEFAULT_MAX_BYTES);
+        JdbcKeyRepository repository = JdbcKeyRepository.embedded(dataDir);
+        return new CachingMetadataStore(repository, Sharing.EXCLUSIVE, DEFAULT_MAX_BYTES, repository.tokenWriteLock());
     }
 
     /** A PostgreSQL store that other nodes may share: every cached read is checked against the stored revision. */
     public static CachingMetadataStore postgres(ExternalDatabase database) {
-        return new CachingMetadataStore(JdbcKeyRepository.postgres(database), Sharing.SHARED, DEFAULT_MAX_BYTES);
+        JdbcKeyRepository repository = JdbcKeyRepository.postgres(database);
+        return new CachingMetadataStore(repository, Sharing.SHARED, DEFAULT_MAX_BYTES, repository.tokenWriteLock());
+    }
+
+    /** The lock the nodes sharing this store take for token writes ({@link JdbcKeyRepository#tokenWriteLock}). */
+    public io.hsmkms.hsm.TokenWriteLock tokenWriteLock() {
+        return tokenWriteLock;
     }
 
     @Override

@@ -53,9 +53,12 @@ public final class JdbcKeyRepository implements MetadataStore {
 
     private final DataSource dataSource;
     private final AutoCloseable closer;
+    /** Whether other processes (nodes) use the database too. */
+    private final boolean shared;
 
-    public JdbcKeyRepository(DataSource dataSource, AutoCloseable closer) {
+    private JdbcKeyRepository(DataSource dataSource, AutoCloseable closer, boolean shared) {
         this.dataSource = dataSource;
+        this.shared = shared;
         this.closer = closer;
         Flyway.configure().dataSource(dataSource).load().migrate();
     }
@@ -75,7 +78,7 @@ public final class JdbcKeyRepository implements MetadataStore {
         JdbcConnectionPool pool = JdbcConnectionPool.create(
                 "jdbc:h2:file:" + file + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0", "hsmkms", "");
         pool.setMaxConnections(32);
-        return new JdbcKeyRepository(pool, pool::dispose);
+        return new JdbcKeyRepository(pool, pool::dispose, false);
     }
 
     /**
@@ -101,11 +104,19 @@ public final class JdbcKeyRepository implements MetadataStore {
             throw new StoreException("connect to " + database.url(), e);
         }
         try {
-            return new JdbcKeyRepository(pool, pool::close);
+            return new JdbcKeyRepository(pool, pool::close, true);
         } catch (RuntimeException e) {
             pool.close();
             throw e;
         }
+    }
+
+    /**
+     * The lock other nodes take before they add or remove token objects: a PostgreSQL advisory lock on a shared
+     * database; none for the embedded one, which only this process can open.
+     */
+    public io.hsmkms.hsm.TokenWriteLock tokenWriteLock() {
+        return shared ? new AdvisoryTokenWriteLock(dataSource) : io.hsmkms.hsm.TokenWriteLock.NONE;
     }
 
     @Override
