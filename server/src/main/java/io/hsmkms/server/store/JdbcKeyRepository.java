@@ -604,7 +604,7 @@ public final class JdbcKeyRepository implements MetadataStore {
 
     @Override
     public List<ManagedKey> dueForDeletion(java.time.Instant now, int limit) {
-        return keysDueBy("find keys due for deletion", "deletion_date IS NOT NULL AND deletion_date <= ? "
+        return keysDueBy("find keys due for deletion", "deletion_date >= " + EPOCH + " AND deletion_date <= ? "
                 + "AND state IN ('PENDING_DELETION', 'DELETING') ORDER BY deletion_date", now, limit);
     }
 
@@ -666,15 +666,22 @@ public final class JdbcKeyRepository implements MetadataStore {
 
     @Override
     public List<ManagedKey> dueForRotation(java.time.Instant now, int limit) {
-        return keysDueBy("find keys due for rotation", "rotation_enabled AND next_rotation_date <= ? AND state = 'ENABLED' "
+        return keysDueBy("find keys due for rotation", "rotation_enabled AND next_rotation_date >= " + EPOCH + " AND next_rotation_date <= ? AND state = 'ENABLED' "
                 + "ORDER BY next_rotation_date", now, limit);
     }
 
     @Override
     public List<ManagedKey> importedMaterialExpired(java.time.Instant now, int limit) {
-        return keysDueBy("find expired imported material", "import_valid_to IS NOT NULL AND import_valid_to <= ? "
+        return keysDueBy("find expired imported material", "import_valid_to >= " + EPOCH + " AND import_valid_to <= ? "
                 + "AND state IN ('ENABLED', 'DISABLED') ORDER BY import_valid_to", now, limit);
     }
+
+    /**
+     * A lower bound for the time columns the background jobs search (deletion, rotation, expiry): H2 keeps a
+     * column's NULLs at the start of its index, so "IS NOT NULL AND <= ?" walked past every key without a date
+     * (all but a few); from this bound the index range holds only keys with one.
+     */
+    private static final String EPOCH = "TIMESTAMP WITH TIME ZONE '1970-01-01 00:00:00+00'";
 
     /** Keys matching a condition with one time parameter, for the background jobs. */
     private List<ManagedKey> keysDueBy(String operation, String whereAndOrder, java.time.Instant now, int limit) {
