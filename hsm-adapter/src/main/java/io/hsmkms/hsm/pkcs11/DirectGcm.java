@@ -210,7 +210,7 @@ final class DirectGcm implements AutoCloseable {
                 if (code == CKR_ENCRYPTED_DATA_INVALID || code == CKR_ENCRYPTED_DATA_LEN_RANGE || code == CKR_GENERAL_ERROR) {
                     // A failed C_Decrypt ends the operation (PKCS#11: any error but CKR_BUFFER_TOO_SMALL), so the
                     // session goes back to the pool: closing it costs SoftHSM a walk over every handle, which with
-                    // 100,000 keys made each bad ciphertext dozens of times dearer than a good one.
+                    // many keys on the token made each bad ciphertext far dearer than a good one.
                     clean = true;
                     AEADBadTagException badTag = new AEADBadTagException("tag mismatch");
                     badTag.initCause(e);
@@ -255,8 +255,9 @@ final class DirectGcm implements AutoCloseable {
      * re-reads the directory only when the token's generation number differs from the one it last saw, and its
      * own create sets that number to the new value: objects another process made since this one last looked
      * would stay invisible here for good (until some other process changes the token again). Reading the token
-     * info checks the number; other tokens answer it from memory. Destroys need no call: they read the object
-     * first, which checks it too.
+     * info checks the number; other tokens answer it from memory. The caller holds the nodes' token write lock,
+     * so no other node's create falls between this look and the create. Destroys need no call: SoftHSM reads
+     * the object first, which checks the number too.
      */
     private void catchUpWithOtherProcesses() throws PKCS11Exception {
         p11.C_GetTokenInfo(slot);
