@@ -58,7 +58,7 @@ public final class CachingMetadataStore implements MetadataStore {
     private final Object[] stripes = new Object[64];
     /**
      * One String per distinct policy text: most keys carry one of a few policies (an account's default policy
-     * is the same text for all its keys), and each key's own copy was about half of its cached size. Texts stay
+     * is the same text for all its keys), and each key's own copy was about a third of its cached size. Texts stay
      * until the cache closes; an entry's weight leaves out a shared text.
      */
     private final ConcurrentHashMap<String, String> sharedPolicies = new ConcurrentHashMap<>();
