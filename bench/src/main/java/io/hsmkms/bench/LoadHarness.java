@@ -43,11 +43,13 @@ import java.util.regex.Pattern;
  *
  * <p>Usage: {@code LoadHarness --data DIR [--seconds 10] [--warmup 3] [--server-warmup 10]
  * [--concurrency 1,4,16,64] [--ops encrypt-32,...] [--keys N] [--policy-bytes B] [--grants G]
- * [--caller admin|grantee] [--jfr OUTDIR]}; DIR is prepared by bin/bench (token, PIN file, development PKI). Before the
+ * [--caller admin|grantee] [--jfr OUTDIR] [--versus-one-key ROUNDS]}; DIR is prepared by bin/bench (token, PIN file, development PKI). Before the
  * matrix every operation runs unmeasured for --server-warmup seconds. {@code --caller grantee} measures
  * the development app role, which no policy allows for this context: a grant on the first key (created
  * after the {@code --grants} others) is what lets it in. {@code --jfr OUTDIR} records each measured
  * service window with Java Flight Recorder (profile settings) and reports where the Java samples fall.
+ * {@code --versus-one-key ROUNDS} replaces the baselines with a second server holding one key, measured in
+ * alternating windows against the one holding {@code --keys} ({@link OneKeyComparison}).
  */
 public final class LoadHarness {
     private static final Pattern SERVER_LISTENING = Pattern.compile("hsmkms listening on [^:]+:(\\d+)");
@@ -113,6 +115,14 @@ public final class LoadHarness {
             for (String op : ops) {
                 ClosedLoop.run(workload.operation(kmsChannel, op), 16, 0, serverWarmup);
             }
+            if (options.containsKey("versus-one-key")) {
+                int rounds = Integer.parseInt(options.get("versus-one-key"));
+                System.out.println(versusOneKey(rounds, workload, kmsChannel, server, metricsPort, http, serverCommand,
+                        serverEnv, data, repo, pki, options, ops, concurrency, serverWarmup, warmup, seconds));
+                adminChannel.shutdownNow();
+                echoChannel.shutdownNow();
+                return;
+            }
             Path jfrDir = options.containsKey("jfr") ? Path.of(options.get("jfr")).toAbsolutePath() : null;
             if (jfrDir != null) {
                 Files.createDirectories(jfrDir);
@@ -140,6 +150,56 @@ public final class LoadHarness {
     }
 
     /**
+     * The {@code --versus-one-key} report: a second server on a token and store of its own holds one key, and the
+     * measured windows alternate between it and the server holding all the keys (see {@link OneKeyComparison}).
+     */
+    private static String versusOneKey(int rounds, Workload many, ManagedChannel manyChannel, ChildProcess manyServer,
+                                       int manyMetricsPort, HttpClient http, List<String> serverCommand,
+                                       Map<String, String> serverEnv, Path data, Path repo, Path pki,
+                                       Map<String, String> options, List<String> ops, int[] concurrency,
+                                       double serverWarmup, double warmup, double seconds) throws Exception {
+        if (options.containsKey("caller") || options.containsKey("jfr")) {
+            throw new IllegalArgumentException("--versus-one-key measures the admin caller without --jfr");
+        }
+        Path oneKeyData = data.resolve("one-key");
+        Process init = new ProcessBuilder("bash", repo.resolve("softhsm-config/init-token.sh").toString(),
+                oneKeyData.toString()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        if (init.waitFor() != 0) {
+            throw new IllegalStateException("could not initialise the one-key server's token");
+        }
+        Map<String, String> env = new LinkedHashMap<>(serverEnv);
+        env.put("HSMKMS_DATA_DIR", oneKeyData.toString());
+        env.put("SOFTHSM2_CONF", oneKeyData.resolve("softhsm/softhsm2.conf").toString());
+        env.put("HSMKMS_PIN_FILE", oneKeyData.resolve("softhsm/user.pin").toString());
+        try (ChildProcess oneServer = ChildProcess.start(serverCommand, env, SERVER_LISTENING)) {
+            int oneMetricsPort = Integer.parseInt(METRICS_PORT.matcher(oneServer.output()).results().findFirst()
+                    .orElseThrow(() -> new IllegalStateException("no metrics port in the server log")).group(1));
+            ManagedChannel oneChannel = channel(pki, oneServer.port(), "admin");
+            try {
+                Workload one = Workload.prepare(oneChannel, 1, Integer.parseInt(options.getOrDefault("policy-bytes", "0")),
+                        Integer.parseInt(options.getOrDefault("grants", "0")));
+                for (String op : ops) {
+                    ClosedLoop.run(one.operation(oneChannel, op), 16, 0, serverWarmup);
+                }
+                OneKeyComparison comparison = new OneKeyComparison(many.keyIds().size());
+                for (int inFlight : concurrency) {
+                    for (String op : ops) {
+                        comparison.measure(op, inFlight, rounds,
+                                new OneKeyComparison.Target(manyServer, manyMetricsPort,
+                                        () -> ClosedLoop.run(many.operation(manyChannel, op), inFlight, warmup, seconds)),
+                                new OneKeyComparison.Target(oneServer, oneMetricsPort,
+                                        () -> ClosedLoop.run(one.operation(oneChannel, op), inFlight, warmup, seconds)),
+                                http, warmup, seconds);
+                    }
+                }
+                return comparison.markdown(warmup, seconds);
+            } finally {
+                oneChannel.shutdownNow();
+            }
+        }
+    }
+
+    /**
      * A service run with the server's CPU time per operation (in all, and per thread group), its peak heap
      * over the measured period, and, when profiled, the share of Java samples per component.
      */
@@ -150,7 +210,7 @@ public final class LoadHarness {
         ClosedLoop.Result get() throws Exception;
     }
 
-    private static Measured measure(ChildProcess server, HttpClient http, int metricsPort, double warmup, double seconds,
+    static Measured measure(ChildProcess server, HttpClient http, int metricsPort, double warmup, double seconds,
                                     Path recording, Run run) throws Exception {
         AtomicLong peakHeap = new AtomicLong();
         double[] cpu = new double[2];

@@ -1,0 +1,98 @@
+package io.hsmkms.bench;
+
+import java.net.http.HttpClient;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * {@code --versus-one-key ROUNDS}: the service holding and using {@code --keys} keys against a second server
+ * that holds and uses one, both alive for the whole run, measured in alternating windows (many keys, one key,
+ * many keys, ...). Separate runs, even back to back, moved by a third on this shared machine (the echo
+ * baseline alone did), more than the effect asked about; alternating windows put both sides under the same
+ * conditions, and the per-round ratios show how far to trust the total.
+ */
+final class OneKeyComparison {
+    /** One server's side of a round. */
+    record Side(ClosedLoop.Result result, double cpuMillisPerOp, double peakHeapMiB) {}
+
+    record Round(Side many, Side one) {
+        double ratio() {
+            return many.result().opsPerSecond() / one.result().opsPerSecond();
+        }
+    }
+
+    /** One server with its measured operation. */
+    record Target(ChildProcess server, int metricsPort, LoadHarness.Run run) {}
+
+    private final int keys;
+    private final List<String> rows = new ArrayList<>();
+
+    OneKeyComparison(int keys) {
+        this.keys = keys;
+    }
+
+    void measure(String op, int inFlight, int rounds, Target many, Target one, HttpClient http, double warmup,
+                 double seconds) throws Exception {
+        List<Round> done = new ArrayList<>();
+        for (int r = 0; r < rounds; r++) {
+            Side m = side(many, http, warmup, seconds);
+            Side o = side(one, http, warmup, seconds);
+            done.add(new Round(m, o));
+            System.err.printf(Locale.ROOT, "%-18s %3d in flight, round %d: %,d keys %8.0f ops/s, 1 key %8.0f (%.2fx)%n", op,
+                    inFlight, r + 1, keys, m.result().opsPerSecond(), o.result().opsPerSecond(), done.getLast().ratio());
+        }
+        rows.add(row(op, inFlight, done));
+    }
+
+    private static Side side(Target target, HttpClient http, double warmup, double seconds) throws Exception {
+        LoadHarness.Measured measured = LoadHarness.measure(target.server(), http, target.metricsPort(), warmup, seconds,
+                null, target.run());
+        return new Side(measured.result(), measured.cpuMillisPerOp(), measured.peakHeapMiB());
+    }
+
+    private String row(String op, int inFlight, List<Round> rounds) {
+        long manyOps = 0;
+        long oneOps = 0;
+        double manySeconds = 0;
+        double oneSeconds = 0;
+        double manyCpu = 0;
+        double oneCpu = 0;
+        double manyHeap = 0;
+        double oneHeap = 0;
+        long errors = 0;
+        List<String> ratios = new ArrayList<>();
+        for (Round round : rounds) {
+            manyOps += round.many().result().operations();
+            oneOps += round.one().result().operations();
+            manySeconds += round.many().result().seconds();
+            oneSeconds += round.one().result().seconds();
+            // CPU per op weighted by each window's operations: total CPU over total operations.
+            manyCpu += round.many().cpuMillisPerOp() * round.many().result().operations();
+            oneCpu += round.one().cpuMillisPerOp() * round.one().result().operations();
+            manyHeap = Math.max(manyHeap, round.many().peakHeapMiB());
+            oneHeap = Math.max(oneHeap, round.one().peakHeapMiB());
+            errors += round.many().result().errors() + round.one().result().errors();
+            ratios.add(String.format(Locale.ROOT, "%.2f", round.ratio()));
+        }
+        double manyRate = manyOps / manySeconds;
+        double oneRate = oneOps / oneSeconds;
+        return String.format(Locale.ROOT, "| %s | %d | %d | %.0f | %.0f | %.2fx | %s | %.3f | %.3f | %.0f | %.0f | %d |",
+                op, inFlight, rounds.size(), manyRate, oneRate, manyRate / oneRate, String.join(", ", ratios),
+                manyCpu / manyOps, oneCpu / oneOps, manyHeap, oneHeap, errors);
+    }
+
+    String markdown(double warmup, double seconds) {
+        StringBuilder out = new StringBuilder();
+        out.append(String.format(Locale.ROOT, "%n%,d keys against 1 key: two servers side by side, each on its own token and "
+                + "store; windows of %.0f s (after %.0f s warm-up) alternate between them, the many-key server first in "
+                + "each round. Throughput is over all windows of a side; CPU is the server's per operation.%n%n", keys,
+                seconds, warmup));
+        out.append(String.format(Locale.ROOT, "| operation | in flight | rounds | %,d keys ops/s | 1 key ops/s | ratio | "
+                + "ratio per round | %,d keys CPU ms/op | 1 key CPU ms/op | %,d keys heap peak MiB | 1 key heap peak MiB "
+                + "| errors |%n", keys, keys, keys));
+        out.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        rows.forEach(row -> out.append(row).append('\n'));
+        return out.toString();
+    }
+}
