@@ -29,6 +29,7 @@ import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongFieldUpdater;
 import javax.crypto.AEADBadTagException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -96,30 +97,38 @@ final class DirectGcm implements AutoCloseable {
     private final long objectSession;
     private final Object objectSessionLock = new Object();
     private final LinkedBlockingQueue<Long> idleSessions;
-    private final ConcurrentMap<String, CompletableFuture<Copy>> copies = new ConcurrentHashMap<>();
     /**
-     * Token key handles by label, from one listing of the token's secret keys. SoftHSM answers a find by
-     * label by checking every object file (30 ms per call with 1,000 keys, measured), so labels are
-     * listed all at once, and again only when a label is not in the last listing.
+     * What is known of each label's token key. Handles come from one listing of the token's secret keys: SoftHSM
+     * answers a find by label by checking every object file (30 ms per call with 1,000 keys, measured), so labels
+     * are listed all at once, and again only when a label is not in the last listing.
      */
-    private final ConcurrentMap<String, Long> tokenHandles = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, Known> known = new ConcurrentHashMap<>();
     private final AtomicLong operations = new AtomicLong();
     private final AtomicLong tokenListings = new AtomicLong();
     private final AtomicLong sessionsOpened = new AtomicLong();
     private final AtomicLong nextRecheck = new AtomicLong(System.nanoTime());
     private volatile boolean closed;
 
+    /**
+     * The token key under one label: its token object's handle (0 while no listing or search has found it) and its
+     * session copy (null until the first operation needs one). One entry, and one label String, per key, where two
+     * maps held two of each: a node may know 100,000 keys. Replaced, never changed, by the map's atomic operations.
+     */
+    private record Known(long tokenHandle, CompletableFuture<Copy> copy) {}
+
     /** A session-object copy of the token key under one label, and when its token object was last seen. */
     private static final class Copy {
+        /** A field, not an AtomicLong: one object less for each of 100,000 keys. */
+        static final AtomicLongFieldUpdater<Copy> CHECKED_AT = AtomicLongFieldUpdater.newUpdater(Copy.class, "checkedAt");
         final long handle;
         /** Updated when a search by label found the object under another handle, so the next check is a read again. */
         volatile long tokenHandle;
-        final AtomicLong checkedAt;
+        volatile long checkedAt;
 
         Copy(long handle, long tokenHandle, long checkedAt) {
             this.handle = handle;
             this.tokenHandle = tokenHandle;
-            this.checkedAt = new AtomicLong(checkedAt);
+            this.checkedAt = checkedAt;
         }
     }
 
@@ -245,7 +254,7 @@ final class DirectGcm implements AutoCloseable {
         template.addAll(AES_KEY_FLAGS);
         synchronized (objectSessionLock) {
             catchUpWithOtherProcesses();
-            tokenHandles.put(label, p11.C_GenerateKey(objectSession, new CK_MECHANISM(CKM_AES_KEY_GEN),
+            rememberHandle(label, p11.C_GenerateKey(objectSession, new CK_MECHANISM(CKM_AES_KEY_GEN),
                     template.toArray(CK_ATTRIBUTE[]::new)));
         }
     }
@@ -287,7 +296,36 @@ final class DirectGcm implements AutoCloseable {
 
     /** Whether a listing or a generate here has seen a token key under this label (no token call). */
     boolean knows(String label) {
-        return tokenHandles.containsKey(label);
+        return handleOf(label) != 0;
+    }
+
+    private long handleOf(String label) {
+        Known k = known.get(label);
+        return k == null ? 0 : k.tokenHandle();
+    }
+
+    /** The label's token object is this handle; its copy, if any, stays. */
+    private void rememberHandle(String label, long handle) {
+        known.merge(label, new Known(handle, null),
+                (old, fresh) -> old.tokenHandle() == handle ? old : new Known(handle, old.copy()));
+    }
+
+    /** No token object has the label now; its copy, if any, stays until its user drops it. */
+    private void forgetHandle(String label) {
+        known.computeIfPresent(label, (l, old) -> old.copy() == null ? null : new Known(0, old.copy()));
+    }
+
+    /** Drops this copy from the label's entry; false if the entry holds another one (or none). */
+    private boolean dropCopy(String label, CompletableFuture<Copy> pending) {
+        boolean[] dropped = {false};
+        known.computeIfPresent(label, (l, old) -> {
+            if (old.copy() != pending) {
+                return old;
+            }
+            dropped[0] = true;
+            return old.tokenHandle() == 0 ? null : new Known(old.tokenHandle(), null);
+        });
+        return dropped[0];
     }
 
     private static CK_MECHANISM mechanism(byte[] iv, byte[] aad) {
@@ -299,8 +337,8 @@ final class DirectGcm implements AutoCloseable {
      * object is destroyed and again after it, so a copy made in between does not outlive it.
      */
     void forget(String label) {
-        tokenHandles.remove(label);
-        CompletableFuture<Copy> pending = copies.remove(label);
+        Known old = known.remove(label);
+        CompletableFuture<Copy> pending = old == null ? null : old.copy();
         if (pending == null) {
             return;
         }
@@ -336,7 +374,7 @@ final class DirectGcm implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        for (String label : copies.keySet()) {
+        for (String label : known.keySet()) {
             forget(label);
         }
         // Closing the session that made the copies would destroy them anyway; forget() above says so
@@ -350,19 +388,20 @@ final class DirectGcm implements AutoCloseable {
     /** The copy's handle, made on first use (one per label however many threads miss at once). */
     private long copyOf(String label) throws Exception {
         while (true) {
-            CompletableFuture<Copy> pending = copies.get(label);
+            Known k = known.get(label);
+            CompletableFuture<Copy> pending = k == null ? null : k.copy();
             if (pending == null) {
                 CompletableFuture<Copy> mine = new CompletableFuture<>();
-                pending = copies.putIfAbsent(label, mine);
-                if (pending == null) {
+                pending = known.compute(label, (l, old) -> old == null ? new Known(0, mine)
+                        : old.copy() == null ? new Known(old.tokenHandle(), mine) : old).copy();
+                if (pending == mine) {
                     try {
                         mine.complete(makeCopy(label));
                     } catch (Exception | Error e) {
-                        copies.remove(label, mine);
+                        dropCopy(label, mine);
                         mine.completeExceptionally(e);
                         throw e;
                     }
-                    pending = mine;
                 }
             }
             Copy copy;
@@ -385,14 +424,14 @@ final class DirectGcm implements AutoCloseable {
      * call as NOT_FOUND.
      */
     private boolean stillBacked(String label, CompletableFuture<Copy> pending, Copy copy) throws Exception {
-        long checked = copy.checkedAt.get();
+        long checked = copy.checkedAt;
         long now = System.nanoTime();
         if (now - checked < RECHECK_NANOS) {
             return true;
         }
         long slot = nextRecheck.get();
         if (now - slot < 0 || !nextRecheck.compareAndSet(slot, now + RECHECK_SPACING_NANOS)
-                || !copy.checkedAt.compareAndSet(checked, now)) {
+                || !Copy.CHECKED_AT.compareAndSet(copy, checked, now)) {
             return true;
         }
         boolean present;
@@ -406,7 +445,7 @@ final class DirectGcm implements AutoCloseable {
             }
         } catch (Exception e) {
             // The token cannot be asked (e.g. it is gone): the copy must not keep serving without it.
-            if (copies.remove(label, pending)) {
+            if (dropCopy(label, pending)) {
                 destroy(copy);
             }
             throw e;
@@ -414,7 +453,7 @@ final class DirectGcm implements AutoCloseable {
         if (present) {
             return true;
         }
-        if (copies.remove(label, pending)) {
+        if (dropCopy(label, pending)) {
             destroy(copy);
         }
         throw new HsmException(Reason.NOT_FOUND, "find key");
@@ -461,13 +500,12 @@ final class DirectGcm implements AutoCloseable {
      * already resolved (or is destroying), so a miss is rare, not a stream of bad labels.
      */
     private long tokenKey(String label) throws PKCS11Exception {
-        Long known = tokenHandles.get(label);
-        if (known != null) {
-            return known;
+        long handle = handleOf(label);
+        if (handle != 0) {
+            return handle;
         }
         listTokenKeys();
-        Long found = tokenHandles.get(label);
-        return found == null ? 0 : found;
+        return handleOf(label);
     }
 
     /**
@@ -504,7 +542,7 @@ final class DirectGcm implements AutoCloseable {
                 char[] chars = name[0].getCharArray();
                 if (chars != null) {
                     String label = new String(chars);
-                    tokenHandles.put(label, handle);
+                    rememberHandle(label, handle);
                     labels.add(label);
                 }
             }
@@ -557,9 +595,9 @@ final class DirectGcm implements AutoCloseable {
             }
         }
         if (found == 0) {
-            tokenHandles.remove(label);
+            forgetHandle(label);
         } else {
-            tokenHandles.put(label, found);
+            rememberHandle(label, found);
         }
         return found;
     }
