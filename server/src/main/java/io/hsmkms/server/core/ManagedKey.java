@@ -62,9 +62,12 @@ public record ManagedKey(
         Objects.requireNonNull(origin, "origin");
         Objects.requireNonNull(policy, "policy");
         tags = Map.copyOf(tags);
-        Objects.requireNonNull(rotation, "rotation");
-        Objects.requireNonNull(imported, "imported");
-        versions = versions.stream().sorted(Comparator.comparingInt(KeyVersion::number)).toList();
+        // The common values as one shared instance each, and the smallest list: a node caches 100,000 keys.
+        rotation = Rotation.OFF.equals(Objects.requireNonNull(rotation, "rotation")) ? Rotation.OFF : rotation;
+        imported = Imported.NONE.equals(Objects.requireNonNull(imported, "imported")) ? Imported.NONE : imported;
+        KeyVersion[] sorted = versions.toArray(KeyVersion[]::new);
+        java.util.Arrays.sort(sorted, Comparator.comparingInt(KeyVersion::number));
+        versions = List.of(sorted);
         if (versions.isEmpty() && origin != KeyOrigin.EXTERNAL) {
             throw new IllegalArgumentException("a key made in the HSM has at least one backing version");
         }
@@ -82,6 +85,18 @@ public record ManagedKey(
     public ManagedKey withState(KeyState newState) {
         return new ManagedKey(id, accountId, createdAt, description, newState, spec, usage, origin, versions, policy, tags,
                 deletionDate, rotation, imported, revision);
+    }
+
+    /**
+     * This key holding the given Strings, equal to its own account id and policy, instead of its own: a cache keeps
+     * one String per distinct text for all the keys that carry it.
+     */
+    public ManagedKey withSharedTexts(String sameAccountId, String samePolicy) {
+        if (!accountId.equals(sameAccountId) || !policy.equals(samePolicy)) {
+            throw new IllegalArgumentException("only equal texts can be shared");
+        }
+        return new ManagedKey(id, sameAccountId, createdAt, description, state, spec, usage, origin, versions, samePolicy,
+                tags, deletionDate, rotation, imported, revision);
     }
 
     public ManagedKey withPolicy(String newPolicy) {

@@ -38,11 +38,11 @@ public final class CachingMetadataStore implements MetadataStore {
 
     /**
      * Default bound: about 64 MiB of cached keys, some 136,000 keys with one version and a shared policy (plus
-     * the shared texts, {@link #MAX_SHARED_POLICY_CHARS}).
+     * the shared texts, {@link #MAX_SHARED_TEXT_CHARS}).
      */
     public static final long DEFAULT_MAX_BYTES = 64L << 20;
-    /** Policy texts kept once for all cached keys that carry them, in characters; beyond it a key keeps its own. */
-    static final long MAX_SHARED_POLICY_CHARS = 4L << 20;
+    /** Account ids and policy texts kept once for all cached keys that carry them, in characters; beyond it a key keeps its own. */
+    static final long MAX_SHARED_TEXT_CHARS = 4L << 20;
 
     private final MetadataStore store;
     private final io.hsmkms.hsm.TokenWriteLock tokenWriteLock;
@@ -57,12 +57,13 @@ public final class CachingMetadataStore implements MetadataStore {
      */
     private final Object[] stripes = new Object[64];
     /**
-     * One String per distinct policy text: most keys carry one of a few policies (an account's default policy
-     * is the same text for all its keys), and each key's own copy was about a third of its cached size. Texts stay
-     * until the cache closes; an entry's weight leaves out a shared text.
+     * One String per distinct account id and policy text: most keys carry one of a few policies (an account's
+     * default policy is the same text for all its keys), and each key's own copy was about a third of its cached
+     * size; a node serves one account or a few. Texts stay until the cache closes; an entry's weight leaves out a
+     * shared policy.
      */
-    private final ConcurrentHashMap<String, String> sharedPolicies = new ConcurrentHashMap<>();
-    private final AtomicLong sharedPolicyChars = new AtomicLong();
+    private final ConcurrentHashMap<String, String> sharedTexts = new ConcurrentHashMap<>();
+    private final AtomicLong sharedTextChars = new AtomicLong();
     private final LongAdder hits = new LongAdder();
     private final LongAdder misses = new LongAdder();
 
@@ -139,7 +140,7 @@ public final class CachingMetadataStore implements MetadataStore {
 
     /** Under the key's stripe. Returns the key as cached (with the shared policy text). */
     private ManagedKey put(ManagedKey loaded) {
-        ManagedKey key = withSharedPolicy(loaded);
+        ManagedKey key = withSharedTexts(loaded);
         long weight = weight(key);
         if (weight > maxBytes) {
             remove(key.id());
@@ -167,28 +168,31 @@ public final class CachingMetadataStore implements MetadataStore {
         }
     }
 
-    /** The key with the shared String of its policy text, sharing it first if there is room. */
-    private ManagedKey withSharedPolicy(ManagedKey key) {
-        String text = key.policy();
-        if (text == null) {
-            return key;
-        }
-        String shared = sharedPolicies.get(text);
+    /** The key with the shared Strings of its account id and policy text, sharing them first if there is room. */
+    private ManagedKey withSharedTexts(ManagedKey key) {
+        String accountId = shared(key.accountId());
+        String policy = shared(key.policy());
+        return accountId == key.accountId() && policy == key.policy() ? key : key.withSharedTexts(accountId, policy);
+    }
+
+    /** The one String kept for this text, or the text itself when the shared texts are full. */
+    private String shared(String text) {
+        String shared = sharedTexts.get(text);
         if (shared == null) {
-            if (sharedPolicyChars.get() + text.length() > MAX_SHARED_POLICY_CHARS) {
-                return key;
+            if (sharedTextChars.get() + text.length() > MAX_SHARED_TEXT_CHARS) {
+                return text;
             }
-            shared = sharedPolicies.computeIfAbsent(text, t -> {
-                sharedPolicyChars.addAndGet(t.length());
+            shared = sharedTexts.computeIfAbsent(text, t -> {
+                sharedTextChars.addAndGet(t.length());
                 return t;
             });
         }
-        return shared == text ? key : key.withPolicy(shared);
+        return shared;
     }
 
     /** Texts shared so far, in characters (tests). */
-    long sharedPolicyChars() {
-        return sharedPolicyChars.get();
+    long sharedTextChars() {
+        return sharedTextChars.get();
     }
 
     /**
@@ -197,7 +201,7 @@ public final class CachingMetadataStore implements MetadataStore {
      * loaded from H2); this says 493.
      */
     private long weight(ManagedKey key) {
-        boolean shared = key.policy() != null && sharedPolicies.get(key.policy()) == key.policy();
+        boolean shared = key.policy() != null && sharedTexts.get(key.policy()) == key.policy();
         return weight(key, shared);
     }
 

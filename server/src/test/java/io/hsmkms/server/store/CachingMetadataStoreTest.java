@@ -158,7 +158,7 @@ class CachingMetadataStoreTest {
     }
 
     @Test
-    void keysWithTheSamePolicyText_shareOneCopyOfIt_andWeighLess() {
+    void keysWithTheSameAccountAndPolicyText_shareOneCopyOfEach_andWeighLess() {
         String policy = io.hsmkms.server.core.KeyPolicies.defaultPolicy(ACCOUNT);
         List<UUID> ids = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
@@ -173,13 +173,19 @@ class CachingMetadataStoreTest {
         assertThat(cached).allSatisfy(key -> assertThat(key.policy()).isEqualTo(policy));
         assertThat(cached.get(1).policy()).as("one String for the three keys").isSameAs(cached.get(0).policy());
         assertThat(cached.get(2).policy()).isSameAs(cached.get(0).policy());
-        assertThat(cache.sharedPolicyChars()).isEqualTo(policy.length());
+        assertThat(cached.get(1).accountId()).isSameAs(cached.get(0).accountId());
+        assertThat(cached.get(2).accountId()).isSameAs(cached.get(0).accountId());
+        assertThat(cache.sharedTextChars()).isEqualTo(policy.length() + ACCOUNT.length());
+        assertThat(cached).as("the common settings, one instance each").allSatisfy(key -> {
+            assertThat(key.rotation()).isSameAs(ManagedKey.Rotation.OFF);
+            assertThat(key.imported()).isSameAs(ManagedKey.Imported.NONE);
+        });
         assertThat(cache.cachedBytes()).isEqualTo(3 * CachingMetadataStore.weight(cached.get(0), true))
                 .isLessThan(3 * CachingMetadataStore.weight(cached.get(0), false));
         assertThat(cache.find(ids.get(1)).orElseThrow().policy()).as("a cached read").isSameAs(cached.get(0).policy());
     }
 
-    /** The store as a database driver would give it: every key read with a policy String of its own. */
+    /** The store as a database driver would give it: every key read with Strings of its own. */
     private static MetadataStore freshStrings(MetadataStore store) {
         return (MetadataStore) java.lang.reflect.Proxy.newProxyInstance(MetadataStore.class.getClassLoader(),
                 new Class<?>[] {MetadataStore.class}, (proxy, method, args) -> {
@@ -190,7 +196,8 @@ class CachingMetadataStoreTest {
                         throw e.getCause();
                     }
                     if (method.getName().equals("find") && args.length == 1 && args[0] instanceof UUID) {
-                        return ((java.util.Optional<?>) result).map(key -> ((ManagedKey) key).withPolicy(
+                        return ((java.util.Optional<?>) result).map(key -> ((ManagedKey) key).withSharedTexts(
+                                new String(((ManagedKey) key).accountId().toCharArray()),
                                 new String(((ManagedKey) key).policy().toCharArray())));
                     }
                     return result;
