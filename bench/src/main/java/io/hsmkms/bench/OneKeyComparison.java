@@ -14,7 +14,8 @@ import java.util.Locale;
  */
 final class OneKeyComparison {
     /** One server's side of a round. */
-    record Side(ClosedLoop.Result result, double cpuMillisPerOp, double peakHeapMiB) {}
+    record Side(ClosedLoop.Result result, double cpuMillisPerOp, java.util.Map<String, Double> threadCpuMillisPerOp,
+                double peakHeapMiB) {}
 
     record Round(Side many, Side one) {
         double ratio() {
@@ -27,6 +28,7 @@ final class OneKeyComparison {
 
     private final int keys;
     private final List<String> rows = new ArrayList<>();
+    private final List<String> threadRows = new ArrayList<>();
 
     OneKeyComparison(int keys) {
         this.keys = keys;
@@ -43,12 +45,15 @@ final class OneKeyComparison {
                     inFlight, r + 1, keys, m.result().opsPerSecond(), o.result().opsPerSecond(), done.getLast().ratio());
         }
         rows.add(row(op, inFlight, done));
+        threadRows.add(threadRow(op, inFlight, "%,d keys".formatted(keys), done.stream().map(Round::many).toList()));
+        threadRows.add(threadRow(op, inFlight, "1 key", done.stream().map(Round::one).toList()));
     }
 
     private static Side side(Target target, HttpClient http, double warmup, double seconds) throws Exception {
         LoadHarness.Measured measured = LoadHarness.measure(target.server(), http, target.metricsPort(), warmup, seconds,
                 null, target.run());
-        return new Side(measured.result(), measured.cpuMillisPerOp(), measured.peakHeapMiB());
+        return new Side(measured.result(), measured.cpuMillisPerOp(), measured.threadCpuMillisPerOp(),
+                measured.peakHeapMiB());
     }
 
     private String row(String op, int inFlight, List<Round> rounds) {
@@ -82,6 +87,20 @@ final class OneKeyComparison {
                 manyCpu / manyOps, oneCpu / oneOps, manyHeap, oneHeap, errors);
     }
 
+    /** A side's CPU per operation by thread group, over all its windows (total time over total operations). */
+    private static String threadRow(String op, int inFlight, String side, List<Side> windows) {
+        StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "| %s | %d | %s |", op, inFlight, side));
+        long operations = windows.stream().mapToLong(w -> w.result().operations()).sum();
+        for (String group : ChildProcess.THREAD_GROUPS) {
+            double millis = 0;
+            for (Side window : windows) {
+                millis += window.threadCpuMillisPerOp().getOrDefault(group, 0.0) * window.result().operations();
+            }
+            row.append(String.format(Locale.ROOT, " %.3f |", millis / operations));
+        }
+        return row.toString();
+    }
+
     String markdown(double warmup, double seconds) {
         StringBuilder out = new StringBuilder();
         out.append(String.format(Locale.ROOT, "%n%,d keys against 1 key: two servers side by side, each on its own token and "
@@ -93,6 +112,10 @@ final class OneKeyComparison {
                 + "| errors |%n", keys, keys, keys));
         out.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         rows.forEach(row -> out.append(row).append('\n'));
+        out.append(String.format(Locale.ROOT, "%nServer CPU per operation by thread group, ms (as in the main report):%n%n"));
+        out.append("| operation | in flight | server | ").append(String.join(" | ", ChildProcess.THREAD_GROUPS)).append(" |\n");
+        out.append("|---|---|---|").append("---|".repeat(ChildProcess.THREAD_GROUPS.size())).append("\n");
+        threadRows.forEach(row -> out.append(row).append('\n'));
         return out.toString();
     }
 }
