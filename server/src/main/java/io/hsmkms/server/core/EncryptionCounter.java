@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.LongAdder;
  * Counts encryptions per backing version in memory (cheap on the hot path) and adds them to the store's
  * totals. {@link #flush}, which the server runs every few seconds and before each usage-rotation check,
  * writes only the versions whose count since their last write has reached 1/1024 of the rotation bound;
- * {@link #flushAll}, every few minutes and at shutdown, writes the rest. A flush of everything every few
+ * {@link #flushAll}, every hour and at shutdown, writes the rest. A flush of everything every few
  * seconds was one row update per key in use: with 100,000 keys busy, as many updates as requests.
  *
  * <p>What that costs: usage rotation can come late by the held-back count (under 0.1 % of the bound per
