@@ -92,8 +92,7 @@ public final class LoadHarness {
         try (ChildProcess server = ChildProcess.start(serverCommand, serverEnv, SERVER_LISTENING);
              ChildProcess echo = ChildProcess.start(List.of(java, "-Xmx256m", "-cp", classpath,
                      EchoServer.class.getName(), pki.toString()), Map.of(), ECHO_LISTENING)) {
-            int metricsPort = Integer.parseInt(METRICS_PORT.matcher(server.output()).results().findFirst()
-                    .orElseThrow(() -> new IllegalStateException("no metrics port in the server log")).group(1));
+            int metricsPort = metricsPort(server);
             ManagedChannel adminChannel = channel(pki, server.port(), "admin");
             ManagedChannel echoChannel = channel(pki, echo.port(), "admin");
             Workload workload = Workload.prepare(adminChannel, Integer.parseInt(options.getOrDefault("keys", "1")),
@@ -172,8 +171,7 @@ public final class LoadHarness {
         env.put("SOFTHSM2_CONF", oneKeyData.resolve("softhsm/softhsm2.conf").toString());
         env.put("HSMKMS_PIN_FILE", oneKeyData.resolve("softhsm/user.pin").toString());
         try (ChildProcess oneServer = ChildProcess.start(serverCommand, env, SERVER_LISTENING)) {
-            int oneMetricsPort = Integer.parseInt(METRICS_PORT.matcher(oneServer.output()).results().findFirst()
-                    .orElseThrow(() -> new IllegalStateException("no metrics port in the server log")).group(1));
+            int oneMetricsPort = metricsPort(oneServer);
             ManagedChannel oneChannel = channel(pki, oneServer.port(), "admin");
             try {
                 Workload one = Workload.prepare(oneChannel, 1, Integer.parseInt(options.getOrDefault("policy-bytes", "0")),
@@ -249,6 +247,12 @@ public final class LoadHarness {
         Map<String, Double> shares = recording != null && Files.exists(recording)
                 ? JfrBreakdown.shares(recording) : Map.of();
         return new Measured(result, cpuMillisPerOp, perThread, peakHeap.get() / (1024.0 * 1024.0), shares);
+    }
+
+    /** The port of the server's Prometheus endpoint, from its log. */
+    private static int metricsPort(ChildProcess server) {
+        return Integer.parseInt(METRICS_PORT.matcher(server.output()).results().findFirst()
+                .orElseThrow(() -> new IllegalStateException("no metrics port in the server log")).group(1));
     }
 
     /** Runs a diagnostic command in the server (the JDK's jcmd), waiting for it to finish. */

@@ -56,35 +56,41 @@ final class OneKeyComparison {
                 measured.peakHeapMiB());
     }
 
-    private String row(String op, int inFlight, List<Round> rounds) {
-        long manyOps = 0;
-        long oneOps = 0;
-        double manySeconds = 0;
-        double oneSeconds = 0;
-        double manyCpu = 0;
-        double oneCpu = 0;
-        double manyHeap = 0;
-        double oneHeap = 0;
-        long errors = 0;
-        List<String> ratios = new ArrayList<>();
-        for (Round round : rounds) {
-            manyOps += round.many().result().operations();
-            oneOps += round.one().result().operations();
-            manySeconds += round.many().result().seconds();
-            oneSeconds += round.one().result().seconds();
-            // CPU per op weighted by each window's operations: total CPU over total operations.
-            manyCpu += round.many().cpuMillisPerOp() * round.many().result().operations();
-            oneCpu += round.one().cpuMillisPerOp() * round.one().result().operations();
-            manyHeap = Math.max(manyHeap, round.many().peakHeapMiB());
-            oneHeap = Math.max(oneHeap, round.one().peakHeapMiB());
-            errors += round.many().result().errors() + round.one().result().errors();
-            ratios.add(String.format(Locale.ROOT, "%.2f", round.ratio()));
+    /** One side over all its windows: throughput and CPU as totals over totals, not averages of windows. */
+    private record Totals(long operations, double seconds, double cpuMillis, double peakHeapMiB, long errors) {
+        static Totals of(List<Side> windows) {
+            long operations = 0;
+            double seconds = 0;
+            double cpuMillis = 0;
+            double peakHeap = 0;
+            long errors = 0;
+            for (Side window : windows) {
+                operations += window.result().operations();
+                seconds += window.result().seconds();
+                cpuMillis += window.cpuMillisPerOp() * window.result().operations();
+                peakHeap = Math.max(peakHeap, window.peakHeapMiB());
+                errors += window.result().errors();
+            }
+            return new Totals(operations, seconds, cpuMillis, peakHeap, errors);
         }
-        double manyRate = manyOps / manySeconds;
-        double oneRate = oneOps / oneSeconds;
+
+        double opsPerSecond() {
+            return operations / seconds;
+        }
+
+        double cpuMillisPerOp() {
+            return cpuMillis / operations;
+        }
+    }
+
+    private static String row(String op, int inFlight, List<Round> rounds) {
+        Totals many = Totals.of(rounds.stream().map(Round::many).toList());
+        Totals one = Totals.of(rounds.stream().map(Round::one).toList());
+        String ratios = String.join(", ", rounds.stream().map(r -> String.format(Locale.ROOT, "%.2f", r.ratio())).toList());
         return String.format(Locale.ROOT, "| %s | %d | %d | %.0f | %.0f | %.2fx | %s | %.3f | %.3f | %.0f | %.0f | %d |",
-                op, inFlight, rounds.size(), manyRate, oneRate, manyRate / oneRate, String.join(", ", ratios),
-                manyCpu / manyOps, oneCpu / oneOps, manyHeap, oneHeap, errors);
+                op, inFlight, rounds.size(), many.opsPerSecond(), one.opsPerSecond(),
+                many.opsPerSecond() / one.opsPerSecond(), ratios, many.cpuMillisPerOp(), one.cpuMillisPerOp(),
+                many.peakHeapMiB(), one.peakHeapMiB(), many.errors() + one.errors());
     }
 
     /** A side's CPU per operation by thread group, over all its windows (total time over total operations). */
