@@ -240,11 +240,16 @@ public final class SoftHsmToken implements AutoCloseable {
         return b;
     }
 
-    /** The lines {@code pkcs11-tool --list-objects} prints for the secret key under this label: header to next header. */
+    /**
+     * The lines {@code pkcs11-tool --list-objects} prints for the secret key under this label: its header up to the next
+     * header or the first empty line. Not further: after the last object come the tool's warnings ({@link #pkcs11Tool}
+     * appends stderr), and which object is last depends on SoftHSM's random file names.
+     */
     public static String secretKeyBlock(String listing, String label) {
         for (String object : listing.split("(?m)^(?=Secret Key Object)")) {
             if (object.matches("(?s).*label:\\s+" + java.util.regex.Pattern.quote(label) + "\\s*\\n.*")) {
-                return object;
+                int end = object.indexOf("\n\n");
+                return end < 0 ? object : object.substring(0, end + 1);
             }
         }
         throw new AssertionError("no object labelled " + label + " in:\n" + listing);
