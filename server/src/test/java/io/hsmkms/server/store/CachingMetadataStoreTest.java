@@ -150,8 +150,12 @@ class CachingMetadataStoreTest {
         }
         for (int round = 0; round < 2; round++) {
             for (ManagedKey key : keys) {
-                assertThat(small.find(key.id())).contains(key);
-                assertThat(small.cachedBytes()).isBetween(1L, budget);
+                // Twice: which entries a full cache drops follows the map's order, and in round-robin over more keys
+                // than fit, that order can drop every key before it comes round again (seen once in CI).
+                for (int read = 0; read < 2; read++) {
+                    assertThat(small.find(key.id())).contains(key);
+                    assertThat(small.cachedBytes()).isBetween(1L, budget);
+                }
             }
         }
         assertThat(small.hits()).as("some reads were cached").isPositive();
