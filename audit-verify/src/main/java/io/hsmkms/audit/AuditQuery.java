@@ -57,6 +57,9 @@ public final class AuditQuery {
             try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
                 String line;
                 while ((line = reader.readLine()) != null) {
+                    if (line.startsWith("\0")) {
+                        break; // the zeros the writer allocates ahead in the open file: no records after them
+                    }
                     JsonNode record;
                     try {
                         record = TrailFiles.JSON.readTree(line);

@@ -79,8 +79,12 @@ public final class AuditVerifier {
             Path file = files.get(f);
             String name = file.getFileName().toString();
             byte[] content = Files.readAllBytes(file);
-            List<int[]> lines = lineBounds(content);
-            if (!lines.isEmpty() && lines.getLast()[1] == content.length && content[content.length - 1] != '\n') {
+            Path digestFile = TrailFiles.digestOf(file);
+            boolean open = f == files.size() - 1 && !Files.exists(digestFile);
+            // Only the open file may end in the zeros its writer allocated ahead; in a closed one they are a change.
+            int length = open ? TrailFiles.recordedLength(content) : content.length;
+            List<int[]> lines = lineBounds(content, length);
+            if (!lines.isEmpty() && lines.getLast()[1] == length && content[length - 1] != '\n') {
                 problems.add(new Problem(name, lines.size(), "the last line is incomplete (truncated in the middle of a record)"));
             }
             String firstPrev = null;
@@ -124,9 +128,8 @@ public final class AuditVerifier {
                 lastSeq = seq;
                 total++;
             }
-            Path digestFile = TrailFiles.digestOf(file);
             if (!Files.exists(digestFile)) {
-                if (f == files.size() - 1) {
+                if (open) {
                     unsigned = lines.size();
                 } else {
                     problems.add(new Problem(name, 0, "closed file has no signed digest (removed?)"));
@@ -210,17 +213,17 @@ public final class AuditVerifier {
     }
 
     /** [start, end) of each line, without the newline; a last line without one is included. */
-    private static List<int[]> lineBounds(byte[] content) {
+    private static List<int[]> lineBounds(byte[] content, int length) {
         List<int[]> bounds = new ArrayList<>();
         int start = 0;
-        for (int i = 0; i < content.length; i++) {
+        for (int i = 0; i < length; i++) {
             if (content[i] == '\n') {
                 bounds.add(new int[] {start, i});
                 start = i + 1;
             }
         }
-        if (start < content.length) {
-            bounds.add(new int[] {start, content.length});
+        if (start < length) {
+            bounds.add(new int[] {start, length});
         }
         return bounds;
     }

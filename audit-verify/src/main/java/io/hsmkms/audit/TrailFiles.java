@@ -70,6 +70,25 @@ public final class TrailFiles {
         }
     }
 
+    /**
+     * How much of a log file is records: all of it but a run of zero bytes at its end. The writer fills
+     * the file it is writing with zeros ahead of its records (so forcing a record to disk need not
+     * also write the file's new length); a closed file is cut to its records and has none.
+     */
+    public static int recordedLength(byte[] content) {
+        int end = content.length;
+        while (end > 0 && content[end - 1] == 0) {
+            end--;
+        }
+        return end;
+    }
+
+    /** A log file's lines, without the zeros at the end of the open one. */
+    public static List<String> recordLines(Path file) throws IOException {
+        byte[] content = Files.readAllBytes(file);
+        return new String(content, 0, recordedLength(content), StandardCharsets.UTF_8).lines().toList();
+    }
+
     public static String line(byte[] content, int from, int to) {
         return new String(content, from, to - from, StandardCharsets.UTF_8);
     }

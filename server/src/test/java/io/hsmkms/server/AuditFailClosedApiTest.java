@@ -49,7 +49,7 @@ class AuditFailClosedApiTest {
     }
 
     private static long lastSeq(Path file) throws IOException {
-        List<String> lines = Files.readAllLines(file);
+        List<String> lines = TrailFiles.recordLines(file);
         return TrailFiles.JSON.readTree(lines.getLast()).get("seq").asLong();
     }
 }

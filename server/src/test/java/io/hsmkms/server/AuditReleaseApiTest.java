@@ -138,7 +138,7 @@ class AuditReleaseApiTest {
         StringBuilder text = new StringBuilder();
         try {
             for (Path file : TrailFiles.logFiles(KmsTestServer.auditDir(dataDir))) {
-                text.append(Files.readString(file));
+                TrailFiles.recordLines(file).forEach(line -> text.append(line).append('\n'));
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -12,6 +12,7 @@ import io.grpc.Status.Code;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
+import io.hsmkms.audit.TrailFiles;
 import io.hsmkms.proto.v1.AuditEvent;
 import io.hsmkms.proto.v1.CreateAliasRequest;
 import io.hsmkms.proto.v1.CreateGrantRequest;
@@ -292,7 +293,7 @@ class AuditTrailApiTest {
         StringBuilder text = new StringBuilder();
         try (Stream<Path> files = Files.list(KmsTestServer.auditDir(dataDir))) {
             for (Path file : files.filter(f -> f.toString().endsWith(".jsonl")).sorted().toList()) {
-                text.append(Files.readString(file));
+                TrailFiles.recordLines(file).forEach(line -> text.append(line).append('\n'));
             }
         }
         return text.toString();

@@ -10,6 +10,7 @@ import io.hsmkms.proto.v1.DisableKeyRequest;
 import io.hsmkms.proto.v1.EncryptRequest;
 import io.hsmkms.proto.v1.KeyMetadata;
 import io.hsmkms.proto.v1.ScheduleKeyDeletionRequest;
+import io.hsmkms.audit.TrailFiles;
 import io.hsmkms.server.audit.HashChainedFileTrail;
 import io.hsmkms.server.testing.KmsServerExtension;
 import io.hsmkms.server.testing.KmsTestServer;
@@ -87,7 +88,7 @@ class AuditCliTest {
         try (Stream<Path> files = Files.list(copy)) {
             first = files.filter(f -> f.getFileName().toString().endsWith(".jsonl")).min(Comparator.naturalOrder()).orElseThrow();
         }
-        List<String> content = new ArrayList<>(Files.readAllLines(first, StandardCharsets.UTF_8));
+        List<String> content = new ArrayList<>(TrailFiles.recordLines(first));
         assertThat(content).hasSizeGreaterThan(2);
         content.set(0, content.get(0).replaceFirst("\"eventTime\":\"2", "\"eventTime\":\"1"));
         Files.write(first, content, StandardCharsets.UTF_8);
@@ -138,7 +139,7 @@ class AuditCliTest {
         List<String> lines = new ArrayList<>();
         try (Stream<Path> files = Files.list(KmsTestServer.auditDir(server.testServer().dataDir()))) {
             for (Path file : files.filter(f -> f.getFileName().toString().endsWith(".jsonl")).sorted().toList()) {
-                lines.addAll(Files.readAllLines(file, StandardCharsets.UTF_8));
+                lines.addAll(TrailFiles.recordLines(file));
             }
         }
         return lines;

@@ -173,7 +173,7 @@ class AuditTrailReleaseTest {
         StringBuilder text = new StringBuilder();
         try {
             for (Path file : TrailFiles.logFiles(dir)) {
-                text.append(Files.readString(file));
+                TrailFiles.recordLines(file).forEach(line -> text.append(line).append('\n'));
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);

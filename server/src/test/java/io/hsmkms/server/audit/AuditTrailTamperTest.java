@@ -204,17 +204,72 @@ class AuditTrailTamperTest {
     void crashWithATornLastLine_isRecovered_andTheChainGoesOn() throws IOException {
         Path trail = copy();
         Path open = TrailFiles.logFiles(trail).getLast();
-        Files.write(open, "{\"seq\":999,\"prev\":\"ab".getBytes(StandardCharsets.UTF_8), java.nio.file.StandardOpenOption.APPEND);
+        // Straight after the last record, over the zeros allocated ahead, as the writer would have written it.
+        writeAt(open, TrailFiles.recordedLength(Files.readAllBytes(open)), "{\"seq\":999,\"prev\":\"ab");
 
-        HashChainedFileTrail reopened = open(trail, hsm.signer(HashChainedFileTrail.signingKeyLabel("test")));
-        reopened.append(record("Decrypt", 1000));
-        reopened.close();
+        AuditVerifier.Report report = restartAndAppendOne(trail);
 
-        AuditVerifier.Report report = AuditVerifier.verify(trail, null);
         assertThat(report.problems()).isEmpty();
         assertThat(report.records()).isEqualTo(RECORDS + 1);
         assertThat(report.unsignedRecords()).isZero();
         assertThat(lines(TrailFiles.digestOf(open)).get(0)).contains("\"recoveredAfterCrash\":true");
+    }
+
+    @Test
+    void openFileEndsInZerosAllocatedAhead_closedFilesHoldOnlyTheirRecords() throws IOException {
+        List<Path> files = TrailFiles.logFiles(pristine);
+        byte[] open = Files.readAllBytes(files.getLast());
+        int recorded = TrailFiles.recordedLength(open);
+
+        assertThat(recorded).isPositive().isLessThan(open.length);
+        assertThat(open[recorded - 1]).isEqualTo((byte) '\n');
+        for (Path closed : files.subList(0, files.size() - 1)) {
+            byte[] content = Files.readAllBytes(closed);
+            assertThat(TrailFiles.recordedLength(content)).as(name(closed)).isEqualTo(content.length);
+        }
+    }
+
+    @Test
+    void zerosAtTheEndOfAClosedFile_areAChange() throws IOException {
+        Path trail = copy();
+        Path file = closedFile(trail, 0);
+        Files.write(file, new byte[100], java.nio.file.StandardOpenOption.APPEND);
+
+        assertThat(problems(trail)).anyMatch(p -> p.startsWith(name(file) + ": content differs from its signed digest"));
+    }
+
+    @Test
+    void crashWithPartOfABatchBeyondTheZeros_keepsOnlyTheRecordsBeforeThem() throws IOException {
+        Path trail = copy();
+        Path open = TrailFiles.logFiles(trail).getLast();
+        byte[] content = Files.readAllBytes(open);
+        int recorded = TrailFiles.recordedLength(content);
+        List<String> before = new String(content, 0, recorded, StandardCharsets.UTF_8).lines().toList();
+        // A later sector of an unacknowledged batch reached the disk, an earlier one did not: a gap of zeros.
+        String stray = before.getLast().replaceFirst("\"seq\":\\d+", "\"seq\":" + (RECORDS + 1)) + "\n";
+        writeAt(open, recorded + 512, stray);
+        assertThat(problems(trail)).anyMatch(p -> p.startsWith(name(open) + ":" + (before.size() + 1) + ": not an audit record"));
+
+        AuditVerifier.Report report = restartAndAppendOne(trail);
+
+        assertThat(report.problems()).isEmpty();
+        assertThat(report.records()).isEqualTo(RECORDS + 1);
+        assertThat(lines(open)).isEqualTo(before);
+        assertThat(lines(TrailFiles.digestOf(open)).get(0)).contains("\"recoveredAfterCrash\":true");
+    }
+
+    /** The next start after a crash: the trail recovers, takes one more record and closes. */
+    private static AuditVerifier.Report restartAndAppendOne(Path trail) throws IOException {
+        HashChainedFileTrail reopened = open(trail, hsm.signer(HashChainedFileTrail.signingKeyLabel("test")));
+        reopened.append(record("Decrypt", 1000));
+        reopened.close();
+        return AuditVerifier.verify(trail, null);
+    }
+
+    private static void writeAt(Path file, long position, String text) throws IOException {
+        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+            channel.write(java.nio.ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)), position);
+        }
     }
 
     private static HashChainedFileTrail open(Path dir, Hsm.Signer signer) {
