@@ -40,11 +40,14 @@ import io.micrometer.core.instrument.Tags;
 import java.io.IOException;
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -95,6 +98,15 @@ public final class KmsServer implements AutoCloseable {
     private final ScheduledExecutorService background = daemonScheduler("kms-background");
     /** Its own thread: a health check that hangs on a dead HSM must not hold up the jobs, nor they it. */
     private final ScheduledExecutorService healthChecks = daemonScheduler("hsm-health");
+    /**
+     * Where unary calls run. The transport calls the service on its own event-loop threads and the service hands
+     * each call over to this pool once. With gRPC's default executor every event of a call (start, message,
+     * half-close, completion) went to a pool thread of its own: four to five thread switches a call, and on the
+     * 2-core benchmark machine the switching was about a third of the server's CPU (docs/benchmarks.md).
+     * Unbounded, like gRPC's default: a call that waits for the token write lock, a slow HSM or the database
+     * holds up no call that needs none of them.
+     */
+    private final ThreadPoolExecutor handlers = handlerPool();
 
     /**
      * How callers are recognised: the identity registry (principals, certificate mappings, identity
@@ -157,9 +169,10 @@ public final class KmsServer implements AutoCloseable {
         Authenticator authenticator = new Authenticator(security.identities(), security.tokens(),
                 security.insecureDevPrincipal());
         this.server = builder
+                .directExecutor()
                 .maxInboundMessageSize(limits.maxInboundMessageBytes())
                 .addService(KmsServices.keyManagement(keys, crypto, grants, aliases, imports, availability, names, authenticator, audit,
-                        new RequestMetrics(meters), clock))
+                        new RequestMetrics(meters), clock, handlers))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .build();
@@ -263,6 +276,7 @@ public final class KmsServer implements AutoCloseable {
             server.shutdownNow();
             Thread.currentThread().interrupt();
         }
+        handlers.shutdown();
         flushCounts(true);
     }
 
@@ -308,6 +322,15 @@ public final class KmsServer implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.warn("counting keys by state failed: {}", e.getClass().getSimpleName());
         }
+    }
+
+    private static ThreadPoolExecutor handlerPool() {
+        AtomicInteger number = new AtomicInteger();
+        return new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+            Thread t = new Thread(r, "kms-handler-" + number.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     private static ScheduledExecutorService daemonScheduler(String name) {

@@ -2,6 +2,7 @@ package io.hsmkms.server.grpc;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
+import io.grpc.Context;
 import io.grpc.stub.StreamObserver;
 import io.hsmkms.proto.v1.CreateKeyRequest;
 import io.hsmkms.proto.v1.CreateKeyResponse;
@@ -122,6 +123,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Supplier;
 
 /**
@@ -142,9 +145,13 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
     /** WatchEvents drains: short, never blocking, one per busy stream. */
     private final java.util.concurrent.Executor watchers = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
     private final KeyNames names;
+    private final Executor handlers;
 
+    /** @param handlers runs each unary call's work: the transport hands calls over on its own threads (KmsServer) */
     KeyManagementGrpcService(KeyOperations keys, CryptoOperations crypto, Grants grants, Aliases aliases,
-                             KeyImports imports, KeyAvailability availability, KeyNames names, AuditTrail audit) {
+                             KeyImports imports, KeyAvailability availability, KeyNames names, AuditTrail audit,
+                             Executor handlers) {
+        this.handlers = handlers;
         this.audit = audit;
         this.keys = keys;
         this.availability = availability;
@@ -795,9 +802,22 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
         return new KmsException(ErrorReason.VALIDATION, message);
     }
 
-    private static <R> void unary(StreamObserver<R> response, Supplier<R> handler) {
-        R result;
+    /**
+     * Runs a unary call on a handler thread: the one thread hand-off of the call on its way in. The call arrives
+     * on a transport thread, which must not wait for the HSM, the database or a lock.
+     */
+    private <R> void unary(StreamObserver<R> response, Supplier<R> handler) {
         RequestContext request = RequestContext.current();
+        try {
+            handlers.execute(Context.current().wrap(() -> run(request, response, handler)));
+        } catch (RejectedExecutionException e) {
+            response.onError(StatusMapper.toStatus(new KmsException(ErrorReason.INTERNAL, "The server is shutting down."),
+                    request));
+        }
+    }
+
+    private static <R> void run(RequestContext request, StreamObserver<R> response, Supplier<R> handler) {
+        R result;
         CallNotes.bind(request.notes());
         try {
             result = handler.get();

@@ -1,6 +1,7 @@
 package io.hsmkms.server.grpc;
 
 import java.time.Clock;
+import java.util.concurrent.Executor;
 import io.grpc.BindableService;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
@@ -19,13 +20,16 @@ import io.hsmkms.server.core.KeyOperations;
 public final class KmsServices {
     private KmsServices() {}
 
-    /** The KMS service behind authentication: the request interceptor runs first, then authentication. */
+    /**
+     * The KMS service behind authentication: the request interceptor runs first, then authentication. Both run on
+     * the thread the transport calls them on; {@code handlers} runs the unary calls' work.
+     */
     public static ServerServiceDefinition keyManagement(KeyOperations keys, CryptoOperations crypto, Grants grants,
                                                         Aliases aliases, KeyImports imports, KeyAvailability availability,
                                                         KeyNames names, Authenticator authenticator, AuditTrail audit,
-                                                        RequestMetrics metrics, Clock clock) {
+                                                        RequestMetrics metrics, Clock clock, Executor handlers) {
         BindableService service = new KeyManagementGrpcService(keys, crypto, grants, aliases, imports, availability, names,
-                audit);
+                audit, handlers);
         return ServerInterceptors.intercept(service, new AuthInterceptor(authenticator), new RequestInterceptor(audit, metrics, clock));
     }
 }

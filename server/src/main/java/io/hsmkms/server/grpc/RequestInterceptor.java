@@ -82,8 +82,8 @@ public final class RequestInterceptor implements ServerInterceptor {
             }
 
             /**
-             * A unary call's record goes to the trail without waiting; its response is released when the
-             * trail reports the record durable, by whichever thread completes that (one of the trail's release
+             * The record goes to the trail without waiting (this may be a transport thread); a unary call's
+             * response, and any call's status, is released when the trail reports the record durable, by whichever thread completes that (one of the trail's release
              * threads, see HashChainedFileTrail). Not the writer itself: serializing and handing over every
              * response and writing its log line there would put them in the writer's serial section, so every
              * later batch would reach its fsync later, and a console that blocks would stop the whole trail.
@@ -101,17 +101,6 @@ public final class RequestInterceptor implements ServerInterceptor {
                     return;
                 }
                 long auditStarted = System.nanoTime();
-                if (!unary) {
-                    AuditTrail.AuditUnavailableException failure = null;
-                    try {
-                        audit.append(record);
-                        metrics.auditWrite(System.nanoTime() - auditStarted);
-                    } catch (AuditTrail.AuditUnavailableException e) {
-                        failure = e;
-                    }
-                    finish(status, trailers, record, failure, response, micros);
-                    return;
-                }
                 CompletionStage<Void> durable;
                 try {
                     durable = audit.appendAsync(record);
@@ -167,16 +156,24 @@ public final class RequestInterceptor implements ServerInterceptor {
         Context context = Context.current().withValue(RequestContext.KEY, request);
         ServerCall.Listener<Q> listener = Contexts.interceptCall(context, audited, headers, next);
         return new io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
-            /** A stream the client ended (WatchEvents) never reaches close(): record it here. */
+            /**
+             * A stream the client ended (WatchEvents) never reaches close(): record it here. On a transport thread,
+             * so without waiting for the record; nobody is left to answer.
+             */
             @Override
             public void onCancel() {
                 try {
                     if (recorded.compareAndSet(false, true)) {
-                        audit.append(record(request, method, startedAt, peer, Status.CANCELLED,
-                                (System.nanoTime() - started) / 1_000));
+                        audit.appendAsync(record(request, method, startedAt, peer, Status.CANCELLED,
+                                (System.nanoTime() - started) / 1_000)).whenComplete((ignored, failure) -> {
+                                    if (failure != null) {
+                                        LOG.warn("audit record of a cancelled {} call not written: {}", method,
+                                                failure.getClass().getSimpleName());
+                                    }
+                                });
                     }
-                } catch (AuditTrail.AuditUnavailableException e) {
-                    LOG.warn("audit record of a cancelled {} call not written: {}", method, e.getMessage());
+                } catch (RuntimeException e) {
+                    LOG.warn("audit record of a cancelled {} call not written: {}", method, e.getClass().getSimpleName());
                 } finally {
                     super.onCancel();
                 }

@@ -10,6 +10,7 @@ public final class CountingHsm implements Hsm {
     private final Hsm delegate;
     private final AtomicLong calls = new AtomicLong();
     private volatile java.util.function.Consumer<HsmKeyRef> beforeDestroy = key -> { };
+    private volatile java.util.function.Consumer<HsmKeyRef> beforeEncrypt = key -> { };
 
     public CountingHsm(Hsm delegate) {
         this.delegate = delegate;
@@ -18,6 +19,11 @@ public final class CountingHsm implements Hsm {
     /** Runs before every destroyKey reaches the HSM: to pause it, or fail it as a dying node would. */
     public void beforeDestroy(java.util.function.Consumer<HsmKeyRef> hook) {
         this.beforeDestroy = hook;
+    }
+
+    /** Runs before every encrypt reaches the HSM: to hold one up, as a slow or remote HSM would. */
+    public void beforeEncrypt(java.util.function.Consumer<HsmKeyRef> hook) {
+        this.beforeEncrypt = hook;
     }
 
     /** Calls made so far, not counting health checks and audit signatures. */
@@ -57,6 +63,7 @@ public final class CountingHsm implements Hsm {
     @Override
     public byte[] encrypt(HsmKeyRef key, byte[] iv, byte[] aad, byte[] plaintext) {
         calls.incrementAndGet();
+        beforeEncrypt.accept(key);
         return delegate.encrypt(key, iv, aad, plaintext);
     }
 
