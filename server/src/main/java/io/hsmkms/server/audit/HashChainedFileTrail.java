@@ -51,8 +51,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The open file is allocated ahead of its records: the writer fills it with zeros 256 KiB at a time and
  * writes records over them, so the force after a batch writes data only. Appending instead makes every
- * force also commit the file's new length to the file system's journal: on this project's test
- * machines that doubled the cost of each force (docs/audit.md). A closed file is cut to its records
+ * force also commit the file's new length to the file system's journal: on the benchmark machine
+ * (ext4) that made each force about 1.5-2x as costly (docs/benchmarks.md). A closed file is cut to its records
  * before its digest is made; readers skip the zeros at the end of the open file
  * ({@link TrailFiles#recordedLength}).
  *

@@ -83,10 +83,11 @@ public final class RequestInterceptor implements ServerInterceptor {
 
             /**
              * The record goes to the trail without waiting (this may be a transport thread); a unary call's
-             * response, and any call's status, is released when the trail reports the record durable, by whichever thread completes that (one of the trail's release
-             * threads, see HashChainedFileTrail). Not the writer itself: serializing and handing over every
-             * response and writing its log line there would put them in the writer's serial section, so every
-             * later batch would reach its fsync later, and a console that blocks would stop the whole trail.
+             * response, and any call's status, is released when the trail reports the record durable, by
+             * whichever thread completes that (one of the trail's release threads, see HashChainedFileTrail).
+             * Not the writer itself: serializing and handing over every response and writing its log line there
+             * would put them in the writer's serial section, so every later batch would reach its fsync later,
+             * and a console that blocks would stop the whole trail.
              * The cost is one wake-up per written batch, not per call. Nothing else touches the call after
              * close(), so the completion is the only caller of sendMessage and close from then on.
              */
