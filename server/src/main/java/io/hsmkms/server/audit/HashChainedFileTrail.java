@@ -123,7 +123,7 @@ public final class HashChainedFileTrail implements AuditTrail {
     private long bytes;
     /** The file's length: {@link #bytes} of records, then zeros to write over. */
     private long allocated;
-    private ByteBuffer zeros;
+    private final ByteBuffer zeros = ByteBuffer.allocateDirect(PREALLOCATION_BYTES);
     private Instant openedAt;
     private String previousDigestSha256 = TrailFiles.GENESIS;
     private Instant retrySigningAfter = Instant.MIN;
@@ -363,9 +363,6 @@ public final class HashChainedFileTrail implements AuditTrail {
 
     /** Makes the file at least {@code length} long with zeros, in steps of {@link #PREALLOCATION_BYTES}. */
     private void allocate(long length) throws IOException {
-        if (zeros == null) {
-            zeros = ByteBuffer.allocateDirect(PREALLOCATION_BYTES);
-        }
         while (allocated < length) {
             zeros.clear();
             allocated += channel.write(zeros, allocated);

@@ -102,13 +102,7 @@ public final class RequestInterceptor implements ServerInterceptor {
                     return;
                 }
                 long auditStarted = System.nanoTime();
-                CompletionStage<Void> durable;
-                try {
-                    durable = audit.appendAsync(record);
-                } catch (RuntimeException e) {
-                    durable = CompletableFuture.failedStage(e); // a trail that throws instead still fails closed
-                }
-                durable.whenComplete((ignored, failure) -> {
+                append(record).whenComplete((ignored, failure) -> {
                     try {
                         if (failure == null) {
                             metrics.auditWrite(System.nanoTime() - auditStarted);
@@ -165,21 +159,28 @@ public final class RequestInterceptor implements ServerInterceptor {
             public void onCancel() {
                 try {
                     if (recorded.compareAndSet(false, true)) {
-                        audit.appendAsync(record(request, method, startedAt, peer, Status.CANCELLED,
-                                (System.nanoTime() - started) / 1_000)).whenComplete((ignored, failure) -> {
+                        append(record(request, method, startedAt, peer, Status.CANCELLED, (System.nanoTime() - started) / 1_000))
+                                .whenComplete((ignored, failure) -> {
                                     if (failure != null) {
                                         LOG.warn("audit record of a cancelled {} call not written: {}", method,
                                                 failure.getClass().getSimpleName());
                                     }
                                 });
                     }
-                } catch (RuntimeException e) {
-                    LOG.warn("audit record of a cancelled {} call not written: {}", method, e.getClass().getSimpleName());
                 } finally {
                     super.onCancel();
                 }
             }
         };
+    }
+
+    /** Queues the record without waiting; a trail that throws instead of failing the stage still fails closed. */
+    private CompletionStage<Void> append(AuditRecord record) {
+        try {
+            return audit.appendAsync(record);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedStage(e);
+        }
     }
 
     private AuditRecord record(RequestContext request, String method, Instant startedAt, String peer, Status status,
