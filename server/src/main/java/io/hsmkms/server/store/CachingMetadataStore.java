@@ -30,7 +30,10 @@ import java.util.concurrent.atomic.LongAdder;
  * revision (one indexed single-row query instead of three) and reloads when it moved, so a change made on
  * another node applies to the next call here, as without the cache.
  * </ul>
- * Grants and aliases are not cached. The cache is bounded by an estimate of its entries' size.
+ * In the exclusive mode a key's grants for a grantee are kept too ({@link GrantCache}): this node's grant writes
+ * drop the key's entries, as its key writes replace the key. The shared mode reads grants from the database on
+ * every call (another node's revoke must stop the next call here, and grants carry no revision to check).
+ * Aliases are not cached. The caches are bounded by estimates of their size.
  */
 public final class CachingMetadataStore implements MetadataStore {
     /** Who else writes the database. */
@@ -66,6 +69,7 @@ public final class CachingMetadataStore implements MetadataStore {
     private final AtomicLong sharedTextChars = new AtomicLong();
     private final LongAdder hits = new LongAdder();
     private final LongAdder misses = new LongAdder();
+    private final GrantCache grants = new GrantCache(GrantCache.DEFAULT_MAX_WEIGHT);
 
     public CachingMetadataStore(MetadataStore store, Sharing sharing, long maxBytes) {
         this(store, sharing, maxBytes, io.hsmkms.hsm.TokenWriteLock.NONE);
@@ -250,6 +254,7 @@ public final class CachingMetadataStore implements MetadataStore {
                 store.deleteKey(id);
             } finally {
                 remove(id);
+                grants.forget(id);
             }
         }
     }
@@ -303,7 +308,13 @@ public final class CachingMetadataStore implements MetadataStore {
 
     @Override
     public void insertGrant(Grant grant, int maxPerKey) {
-        store.insertGrant(grant, maxPerKey);
+        synchronized (stripe(grant.keyId())) {
+            try {
+                store.insertGrant(grant, maxPerKey);
+            } finally {
+                grants.forget(grant.keyId());
+            }
+        }
     }
 
     @Override
@@ -313,7 +324,17 @@ public final class CachingMetadataStore implements MetadataStore {
 
     @Override
     public List<Grant> forGrantee(UUID keyId, String granteePrincipal) {
-        return store.forGrantee(keyId, granteePrincipal);
+        if (sharing == Sharing.SHARED) {
+            return store.forGrantee(keyId, granteePrincipal);
+        }
+        List<Grant> cached = grants.get(keyId, granteePrincipal);
+        if (cached != null) {
+            return cached;
+        }
+        synchronized (stripe(keyId)) {
+            cached = grants.get(keyId, granteePrincipal);
+            return cached != null ? cached : grants.put(keyId, granteePrincipal, store.forGrantee(keyId, granteePrincipal));
+        }
     }
 
     @Override
@@ -328,7 +349,13 @@ public final class CachingMetadataStore implements MetadataStore {
 
     @Override
     public boolean deleteGrant(UUID keyId, String grantId) {
-        return store.deleteGrant(keyId, grantId);
+        synchronized (stripe(keyId)) {
+            try {
+                return store.deleteGrant(keyId, grantId);
+            } finally {
+                grants.forget(keyId);
+            }
+        }
     }
 
     @Override
@@ -359,6 +386,7 @@ public final class CachingMetadataStore implements MetadataStore {
     @Override
     public void close() {
         keys.clear();
+        grants.clear();
         store.close();
     }
 }

@@ -3,6 +3,8 @@ package io.hsmkms.server.store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.hsmkms.server.core.Grant;
+import io.hsmkms.server.core.GrantOperation;
 import io.hsmkms.server.core.KeyOrigin;
 import io.hsmkms.server.core.KeySpec;
 import io.hsmkms.server.core.KeyState;
@@ -28,6 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** The cache in its exclusive mode (the embedded store): one process, every write through it, on a real H2 file. */
 class CachingMetadataStoreTest {
     private static final String ACCOUNT = "111122223333";
+    private static final String APP = "arn:hsmkms:iam::" + ACCOUNT + ":role/app";
+    private static final String NOBODY = "arn:hsmkms:iam::" + ACCOUNT + ":role/nobody";
 
     @TempDir
     Path dataDir;
@@ -141,6 +145,117 @@ class CachingMetadataStoreTest {
     }
 
     @Test
+    void aGranteesGrantsReadOnce_areServedWithoutTheDatabase_andSoIsHavingNone() {
+        UUID keyId = cache.insert(key(UUID.randomUUID())).id();
+        cache.insertGrant(grant("grant-1", keyId, APP), 100);
+        cache.insertGrant(grant("grant-2", keyId, "arn:hsmkms:iam::" + ACCOUNT + ":role/other"), 100);
+        List<Grant> loaded = cache.forGrantee(keyId, APP);
+        assertThat(loaded).extracting(Grant::grantId).containsExactly("grant-1");
+        assertThat(cache.forGrantee(keyId, NOBODY)).isEmpty();
+
+        database.close();
+
+        assertThat(cache.forGrantee(keyId, APP)).as("answered with the pool closed").isEqualTo(loaded);
+        assertThat(cache.forGrantee(keyId, NOBODY)).as("answered with the pool closed").isEmpty();
+    }
+
+    @Test
+    void grantWritesThroughTheCache_areSeenByTheNextRead() {
+        UUID keyId = cache.insert(key(UUID.randomUUID())).id();
+        cache.insertGrant(grant("grant-1", keyId, APP), 100);
+        assertThat(cache.forGrantee(keyId, APP)).extracting(Grant::grantId).containsExactly("grant-1");
+        assertThat(cache.forGrantee(keyId, NOBODY)).isEmpty();
+
+        cache.insertGrant(grant("grant-2", keyId, APP), 100);
+        cache.insertGrant(grant("grant-3", keyId, NOBODY), 100);
+        assertThat(cache.forGrantee(keyId, APP)).extracting(Grant::grantId).containsExactly("grant-1", "grant-2");
+        assertThat(cache.forGrantee(keyId, NOBODY)).extracting(Grant::grantId).containsExactly("grant-3");
+
+        assertThat(cache.deleteGrant(keyId, "grant-1")).isTrue();
+        assertThat(cache.forGrantee(keyId, APP)).extracting(Grant::grantId).containsExactly("grant-2");
+
+        cache.deleteKey(keyId);
+        assertThat(cache.forGrantee(keyId, APP)).as("the key's grants went with it").isEmpty();
+    }
+
+    @Test
+    void racingCreateGrants_throughTheCache_neverExceedTheLimit() throws Exception {
+        UUID keyId = cache.insert(key(UUID.randomUUID())).id();
+        int limit = 5;
+        ExecutorService pool = Executors.newFixedThreadPool(16);
+        try {
+            java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+            List<Future<Boolean>> inserts = new ArrayList<>();
+            for (int i = 0; i < 16; i++) {
+                String grantId = "grant-" + i;
+                inserts.add(pool.submit(() -> {
+                    start.await();
+                    try {
+                        cache.insertGrant(grant(grantId, keyId, APP), limit);
+                        return true;
+                    } catch (IllegalStateException full) {
+                        return false;
+                    }
+                }));
+            }
+            start.countDown();
+            int stored = 0;
+            for (Future<Boolean> insert : inserts) {
+                stored += insert.get(30, TimeUnit.SECONDS) ? 1 : 0;
+            }
+            assertThat(stored).isEqualTo(limit);
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(database.forKey(keyId)).hasSize(limit);
+        assertThat(cache.forGrantee(keyId, APP)).hasSize(limit);
+    }
+
+    @Test
+    void readersRacingRevokes_neverSeeAGrantWhoseRevokeHasReturned() throws Exception {
+        UUID keyId = cache.insert(key(UUID.randomUUID())).id();
+        cache.insertGrant(grant("grant-keep", keyId, APP), 100);
+        int grants = 150;
+        java.util.concurrent.atomic.AtomicInteger revokedBelow = new java.util.concurrent.atomic.AtomicInteger();
+        AtomicBoolean writing = new AtomicBoolean(true);
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<Long>> readers = new ArrayList<>();
+            for (int r = 0; r < 3; r++) {
+                readers.add(pool.submit(() -> {
+                    long reads = 0;
+                    while (writing.get()) {
+                        int revoked = revokedBelow.get();
+                        List<Grant> seen = cache.forGrantee(keyId, APP);
+                        assertThat(seen).extracting(Grant::grantId).contains("grant-keep");
+                        for (Grant grant : seen) {
+                            if (!grant.grantId().equals("grant-keep")) {
+                                assertThat(Integer.parseInt(grant.grantId().substring(6)))
+                                        .as("a grant revoked before this read began").isGreaterThanOrEqualTo(revoked);
+                            }
+                        }
+                        reads++;
+                    }
+                    return reads;
+                }));
+            }
+            for (int i = 0; i < grants; i++) {
+                cache.insertGrant(grant("grant-" + i, keyId, APP), 100);
+                Thread.onSpinWait();
+                assertThat(cache.deleteGrant(keyId, "grant-" + i)).isTrue();
+                revokedBelow.set(i + 1);
+            }
+            writing.set(false);
+            for (Future<Long> reader : readers) {
+                assertThat(reader.get(30, TimeUnit.SECONDS)).isPositive();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(cache.forGrantee(keyId, APP)).extracting(Grant::grantId).containsExactly("grant-keep");
+    }
+
+    @Test
     void theCacheStaysWithinItsBudget_andEveryKeyStillReads() {
         long budget = 3 * CachingMetadataStore.weight(key(UUID.randomUUID()), true);
         CachingMetadataStore small = new CachingMetadataStore(database, CachingMetadataStore.Sharing.EXCLUSIVE, budget);
@@ -206,6 +321,11 @@ class CachingMetadataStoreTest {
                     }
                     return result;
                 });
+    }
+
+    private static Grant grant(String grantId, UUID keyId, String grantee) {
+        return new Grant(grantId, keyId, null, grantee, null, java.util.Set.of(GrantOperation.ENCRYPT, GrantOperation.DECRYPT),
+                null, null, ACCOUNT, Instant.parse("2026-01-01T00:00:00Z"));
     }
 
     private static ManagedKey key(UUID id) {

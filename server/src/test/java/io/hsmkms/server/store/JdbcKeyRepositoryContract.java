@@ -273,6 +273,21 @@ abstract class JdbcKeyRepositoryContract {
     }
 
     @Test
+    void aGrantCreatedOrRevokedOnAnotherNode_appliesToTheNextReadHere() {
+        MetadataStore nodeB = another();
+        UUID keyId = repository.insert(key(UUID.randomUUID(), ACCOUNT)).id();
+        String app = "arn:hsmkms:iam::" + ACCOUNT + ":role/app";
+        assertThat(repository.forGrantee(keyId, app)).isEmpty();
+
+        nodeB.insertGrant(new Grant("grant-b", keyId, null, app, null, Set.of(GrantOperation.DECRYPT), null, null,
+                ACCOUNT, Instant.now()), 100);
+        assertThat(repository.forGrantee(keyId, app)).extracting(Grant::grantId).containsExactly("grant-b");
+
+        assertThat(nodeB.deleteGrant(keyId, "grant-b")).isTrue();
+        assertThat(repository.forGrantee(keyId, app)).isEmpty();
+    }
+
+    @Test
     void twoNodes_updatingFromTheSameRevision_oneWins_theOtherGetsConcurrentUpdate() {
         MetadataStore nodeB = another();
         ManagedKey stored = repository.insert(key(UUID.randomUUID(), ACCOUNT));
