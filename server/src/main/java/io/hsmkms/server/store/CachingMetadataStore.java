@@ -30,10 +30,10 @@ import java.util.concurrent.atomic.LongAdder;
  * revision (one indexed single-row query instead of three) and reloads when it moved, so a change made on
  * another node applies to the next call here, as without the cache.
  * </ul>
- * In the exclusive mode a key's grants for a grantee are kept too ({@link GrantCache}): this node's grant writes
- * drop the key's entries, as its key writes replace the key. The shared mode reads grants from the database on
- * every call (another node's revoke must stop the next call here, and grants carry no revision to check).
- * Aliases are not cached. The caches are bounded by estimates of their size.
+ * In the exclusive mode a key's grants for a grantee ({@link GrantCache}) and aliases ({@link AliasCache}) are kept
+ * too: this node's grant and alias writes drop what they change, as its key writes replace the key. The shared mode
+ * reads grants and aliases from the database on every call (another node's revoke or alias change must apply to the
+ * next call here, and neither carries a revision to check). The caches are bounded by estimates of their size.
  */
 public final class CachingMetadataStore implements MetadataStore {
     /** Who else writes the database. */
@@ -70,6 +70,7 @@ public final class CachingMetadataStore implements MetadataStore {
     private final LongAdder hits = new LongAdder();
     private final LongAdder misses = new LongAdder();
     private final GrantCache grants = new GrantCache(GrantCache.DEFAULT_MAX_WEIGHT);
+    private final AliasCache aliases = new AliasCache(AliasCache.DEFAULT_MAX_ENTRIES);
 
     public CachingMetadataStore(MetadataStore store, Sharing sharing, long maxBytes) {
         this(store, sharing, maxBytes, io.hsmkms.hsm.TokenWriteLock.NONE);
@@ -255,6 +256,7 @@ public final class CachingMetadataStore implements MetadataStore {
             } finally {
                 remove(id);
                 grants.forget(id);
+                aliases.changed(null, null);
             }
         }
     }
@@ -360,22 +362,42 @@ public final class CachingMetadataStore implements MetadataStore {
 
     @Override
     public boolean insertAlias(Alias alias) {
-        return store.insertAlias(alias);
+        try {
+            return store.insertAlias(alias);
+        } finally {
+            aliases.changed(alias.accountId(), alias.name());
+        }
     }
 
     @Override
     public Optional<Alias> findAlias(String accountId, String name) {
-        return store.findAlias(accountId, name);
+        if (sharing == Sharing.SHARED) {
+            return store.findAlias(accountId, name);
+        }
+        Optional<Alias> cached = aliases.get(accountId, name);
+        if (cached != null) {
+            return cached;
+        }
+        long readAt = aliases.generation();
+        return aliases.put(accountId, name, store.findAlias(accountId, name), readAt);
     }
 
     @Override
     public boolean retargetAlias(String accountId, String name, UUID keyId, Instant now) {
-        return store.retargetAlias(accountId, name, keyId, now);
+        try {
+            return store.retargetAlias(accountId, name, keyId, now);
+        } finally {
+            aliases.changed(accountId, name);
+        }
     }
 
     @Override
     public boolean deleteAlias(String accountId, String name) {
-        return store.deleteAlias(accountId, name);
+        try {
+            return store.deleteAlias(accountId, name);
+        } finally {
+            aliases.changed(accountId, name);
+        }
     }
 
     @Override
@@ -387,6 +409,7 @@ public final class CachingMetadataStore implements MetadataStore {
     public void close() {
         keys.clear();
         grants.clear();
+        aliases.changed(null, null);
         store.close();
     }
 }

@@ -3,6 +3,7 @@ package io.hsmkms.server.store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.hsmkms.server.core.Alias;
 import io.hsmkms.server.core.Grant;
 import io.hsmkms.server.core.GrantOperation;
 import io.hsmkms.server.core.KeyOrigin;
@@ -253,6 +254,81 @@ class CachingMetadataStoreTest {
             pool.shutdownNow();
         }
         assertThat(cache.forGrantee(keyId, APP)).extracting(Grant::grantId).containsExactly("grant-keep");
+    }
+
+    @Test
+    void anAliasReadOnce_isServedWithoutTheDatabase_andSoIsItsAbsence() {
+        UUID keyId = cache.insert(key(UUID.randomUUID())).id();
+        Instant now = Instant.parse("2026-01-01T00:00:00Z");
+        assertThat(cache.insertAlias(new Alias(ACCOUNT, "alias/orders", keyId, now, now))).isTrue();
+        assertThat(cache.findAlias(ACCOUNT, "alias/orders")).map(Alias::keyId).contains(keyId);
+        assertThat(cache.findAlias(ACCOUNT, "alias/nothing")).isEmpty();
+
+        database.close();
+
+        assertThat(cache.findAlias(ACCOUNT, "alias/orders")).as("answered with the pool closed").map(Alias::keyId)
+                .contains(keyId);
+        assertThat(cache.findAlias(ACCOUNT, "alias/nothing")).as("answered with the pool closed").isEmpty();
+    }
+
+    @Test
+    void aliasWritesThroughTheCache_areSeenByTheNextRead() {
+        UUID first = cache.insert(key(UUID.randomUUID())).id();
+        UUID second = cache.insert(key(UUID.randomUUID())).id();
+        Instant now = Instant.parse("2026-01-01T00:00:00Z");
+        assertThat(cache.findAlias(ACCOUNT, "alias/orders")).isEmpty();
+
+        assertThat(cache.insertAlias(new Alias(ACCOUNT, "alias/orders", first, now, now))).isTrue();
+        assertThat(cache.findAlias(ACCOUNT, "alias/orders")).map(Alias::keyId).contains(first);
+        assertThat(cache.retargetAlias(ACCOUNT, "alias/orders", second, now)).isTrue();
+        assertThat(cache.findAlias(ACCOUNT, "alias/orders")).map(Alias::keyId).contains(second);
+        assertThat(cache.deleteAlias(ACCOUNT, "alias/orders")).isTrue();
+        assertThat(cache.findAlias(ACCOUNT, "alias/orders")).isEmpty();
+
+        assertThat(cache.insertAlias(new Alias(ACCOUNT, "alias/orders", first, now, now))).isTrue();
+        assertThat(cache.findAlias(ACCOUNT, "alias/orders")).map(Alias::keyId).contains(first);
+        cache.deleteKey(first);
+        assertThat(cache.findAlias(ACCOUNT, "alias/orders")).as("the key's aliases went with it").isEmpty();
+    }
+
+    @Test
+    void readersRacingRetargets_neverSeeAnAliasOlderThanTheLastRetargetReturned() throws Exception {
+        List<UUID> targets = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            targets.add(cache.insert(key(UUID.randomUUID())).id());
+        }
+        Instant now = Instant.parse("2026-01-01T00:00:00Z");
+        cache.insertAlias(new Alias(ACCOUNT, "alias/moving", targets.getFirst(), now, now));
+        java.util.concurrent.atomic.AtomicInteger retargeted = new java.util.concurrent.atomic.AtomicInteger();
+        AtomicBoolean writing = new AtomicBoolean(true);
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        try {
+            List<Future<Long>> readers = new ArrayList<>();
+            for (int r = 0; r < 3; r++) {
+                readers.add(pool.submit(() -> {
+                    long reads = 0;
+                    while (writing.get()) {
+                        int atLeast = retargeted.get();
+                        UUID seen = cache.findAlias(ACCOUNT, "alias/moving").orElseThrow().keyId();
+                        assertThat(targets.indexOf(seen)).as("an alias moved on before this read began")
+                                .isGreaterThanOrEqualTo(atLeast);
+                        reads++;
+                    }
+                    return reads;
+                }));
+            }
+            for (int i = 1; i < targets.size(); i++) {
+                assertThat(cache.retargetAlias(ACCOUNT, "alias/moving", targets.get(i), now)).isTrue();
+                retargeted.set(i);
+            }
+            writing.set(false);
+            for (Future<Long> reader : readers) {
+                assertThat(reader.get(30, TimeUnit.SECONDS)).isPositive();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(cache.findAlias(ACCOUNT, "alias/moving")).map(Alias::keyId).contains(targets.getLast());
     }
 
     @Test

@@ -288,6 +288,24 @@ abstract class JdbcKeyRepositoryContract {
     }
 
     @Test
+    void anAliasMadeMovedOrDeletedOnAnotherNode_appliesToTheNextReadHere() {
+        MetadataStore nodeB = another();
+        UUID first = repository.insert(key(UUID.randomUUID(), ACCOUNT)).id();
+        UUID second = repository.insert(key(UUID.randomUUID(), ACCOUNT)).id();
+        Instant now = Instant.now();
+        assertThat(repository.findAlias(ACCOUNT, "alias/orders")).isEmpty();
+
+        assertThat(nodeB.insertAlias(new Alias(ACCOUNT, "alias/orders", first, now, now))).isTrue();
+        assertThat(repository.findAlias(ACCOUNT, "alias/orders")).map(Alias::keyId).contains(first);
+
+        assertThat(nodeB.retargetAlias(ACCOUNT, "alias/orders", second, now)).isTrue();
+        assertThat(repository.findAlias(ACCOUNT, "alias/orders")).map(Alias::keyId).contains(second);
+
+        assertThat(nodeB.deleteAlias(ACCOUNT, "alias/orders")).isTrue();
+        assertThat(repository.findAlias(ACCOUNT, "alias/orders")).isEmpty();
+    }
+
+    @Test
     void twoNodes_updatingFromTheSameRevision_oneWins_theOtherGetsConcurrentUpdate() {
         MetadataStore nodeB = another();
         ManagedKey stored = repository.insert(key(UUID.randomUUID(), ACCOUNT));
