@@ -7,6 +7,7 @@ import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
+import io.hsmkms.proto.v1.CreateAliasRequest;
 import io.hsmkms.proto.v1.CreateGrantRequest;
 import io.hsmkms.proto.v1.CreateKeyRequest;
 import io.hsmkms.proto.v1.GrantOperation;
@@ -43,10 +44,11 @@ import java.util.regex.Pattern;
  *
  * <p>Usage: {@code LoadHarness --data DIR [--seconds 10] [--warmup 3] [--server-warmup 10]
  * [--concurrency 1,4,16,64] [--ops encrypt-32,...] [--keys N] [--policy-bytes B] [--grants G]
- * [--caller admin|grantee] [--jfr OUTDIR] [--versus-one-key ROUNDS]}; DIR is prepared by bin/bench (token, PIN file, development PKI). Before the
+ * [--caller admin|grantee] [--key-ref id|alias] [--jfr OUTDIR] [--versus-one-key ROUNDS]}; DIR is prepared by bin/bench (token, PIN file, development PKI). Before the
  * matrix every operation runs unmeasured for --server-warmup seconds. {@code --caller grantee} measures
  * the development app role, which no policy allows for this context: a grant on the first key (created
- * after the {@code --grants} others) is what lets it in. {@code --jfr OUTDIR} records each measured
+ * after the {@code --grants} others) is what lets it in. {@code --key-ref alias} gives every key an alias and names
+ * keys by alias in Encrypt, GenerateDataKey and ReEncrypt requests. {@code --jfr OUTDIR} records each measured
  * service window with Java Flight Recorder (profile settings) and reports where the Java samples fall.
  * {@code --versus-one-key ROUNDS} replaces the baselines with a second server holding one key, measured in
  * alternating windows against the one holding {@code --keys} ({@link OneKeyComparison}).
@@ -97,7 +99,7 @@ public final class LoadHarness {
             ManagedChannel echoChannel = channel(pki, echo.port(), "admin");
             Workload workload = Workload.prepare(adminChannel, Integer.parseInt(options.getOrDefault("keys", "1")),
                     Integer.parseInt(options.getOrDefault("policy-bytes", "0")),
-                    Integer.parseInt(options.getOrDefault("grants", "0")));
+                    Integer.parseInt(options.getOrDefault("grants", "0")), byAlias(options));
             ManagedChannel kmsChannel = switch (options.getOrDefault("caller", "admin")) {
                 case "admin" -> adminChannel;
                 case "grantee" -> {
@@ -175,7 +177,7 @@ public final class LoadHarness {
             ManagedChannel oneChannel = channel(pki, oneServer.port(), "admin");
             try {
                 Workload one = Workload.prepare(oneChannel, 1, Integer.parseInt(options.getOrDefault("policy-bytes", "0")),
-                        Integer.parseInt(options.getOrDefault("grants", "0")));
+                        Integer.parseInt(options.getOrDefault("grants", "0")), byAlias(options));
                 for (String op : ops) {
                     ClosedLoop.run(one.operation(oneChannel, op), 16, 0, serverWarmup);
                 }
@@ -305,8 +307,8 @@ public final class LoadHarness {
      * policy) whose only statement that matches comes last; the first key gets {@code grants} grants
      * for other principals (they are read on every grant-capable call).
      */
-    record Workload(List<String> keyIds, Map<Integer, ByteString> blobs, AtomicLong next) {
-        static Workload prepare(ManagedChannel channel, int keys, int policyBytes, int grants) {
+    record Workload(List<String> keyIds, List<String> keyRefs, Map<Integer, ByteString> blobs, AtomicLong next) {
+        static Workload prepare(ManagedChannel channel, int keys, int policyBytes, int grants, boolean byAlias) {
             var kms = KeyManagementServiceGrpc.newBlockingStub(channel);
             List<String> ids = java.util.Collections.synchronizedList(new ArrayList<>());
             long started = System.nanoTime();
@@ -348,11 +350,20 @@ public final class LoadHarness {
                         .setGranteePrincipal("arn:hsmkms:iam::111122223333:role/grantee-" + g)
                         .addOperations(GrantOperation.GRANT_OPERATION_DECRYPT).build());
             }
+            List<String> refs = ids;
+            if (byAlias) {
+                refs = new ArrayList<>();
+                for (int i = 0; i < ids.size(); i++) {
+                    String alias = "alias/bench-" + i;
+                    kms.createAlias(CreateAliasRequest.newBuilder().setAliasName(alias).setTargetKeyId(ids.get(i)).build());
+                    refs.add(alias);
+                }
+            }
             Map<Integer, ByteString> blobs = new LinkedHashMap<>();
             for (int size : new int[] {32, 4096}) {
                 blobs.put(size, kms.encrypt(encrypt(ids.getFirst(), size)).getCiphertextBlob());
             }
-            return new Workload(List.copyOf(ids), blobs, new AtomicLong());
+            return new Workload(List.copyOf(ids), List.copyOf(refs), blobs, new AtomicLong());
         }
 
         /** Lets {@code grantee} use the first key for every measured operation, through a grant alone. */
@@ -397,7 +408,7 @@ public final class LoadHarness {
             int size = payloadSize(op);
             return switch (op.replaceAll("-\\d+$", "")) {
                 case "encrypt" -> {
-                    List<EncryptRequest> requests = keyIds.stream().map(id -> encrypt(id, size)).toList();
+                    List<EncryptRequest> requests = keyRefs.stream().map(ref -> encrypt(ref, size)).toList();
                     yield done -> stub.encrypt(requests.get((int) (next.getAndIncrement() % requests.size())),
                             observer(done));
                 }
@@ -407,13 +418,13 @@ public final class LoadHarness {
                     yield done -> stub.decrypt(request, observer(done));
                 }
                 case "generate-data-key" -> {
-                    GenerateDataKeyRequest request = GenerateDataKeyRequest.newBuilder().setKeyId(keyIds.getFirst())
+                    GenerateDataKeyRequest request = GenerateDataKeyRequest.newBuilder().setKeyId(keyRefs.getFirst())
                             .setKeySpec(DataKeySpec.DATA_KEY_SPEC_AES_256).putAllEncryptionContext(CONTEXT).build();
                     yield done -> stub.generateDataKey(request, observer(done));
                 }
                 case "re-encrypt" -> {
                     ReEncryptRequest request = ReEncryptRequest.newBuilder().setCiphertextBlob(blobs.get(size))
-                            .putAllSourceEncryptionContext(CONTEXT).setDestinationKeyId(keyIds.getFirst())
+                            .putAllSourceEncryptionContext(CONTEXT).setDestinationKeyId(keyRefs.getFirst())
                             .putAllDestinationEncryptionContext(CONTEXT).build();
                     yield done -> stub.reEncrypt(request, observer(done));
                 }
@@ -423,7 +434,7 @@ public final class LoadHarness {
 
         /** The same request as Encrypt, to a server that only answers. */
         ClosedLoop.Operation echo(ManagedChannel channel, String op) {
-            EncryptRequest request = encrypt(keyIds.getFirst(), payloadSize(op));
+            EncryptRequest request = encrypt(keyRefs.getFirst(), payloadSize(op));
             return done -> ClientCalls.asyncUnaryCall(channel.newCall(EchoServer.ENCRYPT, CallOptions.DEFAULT), request,
                     observer(done));
         }
@@ -458,6 +469,14 @@ public final class LoadHarness {
                 .sslContext(GrpcSslContexts.forClient().trustManager(pki.resolve("ca.pem").toFile())
                         .keyManager(pki.resolve(identity + ".pem").toFile(), pki.resolve(identity + ".key").toFile()).build())
                 .build();
+    }
+
+    private static boolean byAlias(Map<String, String> options) {
+        return switch (options.getOrDefault("key-ref", "id")) {
+            case "id" -> false;
+            case "alias" -> true;
+            default -> throw new IllegalArgumentException("--key-ref is id or alias");
+        };
     }
 
     private static Map<String, String> options(String[] args) {
