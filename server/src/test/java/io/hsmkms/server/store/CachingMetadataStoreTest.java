@@ -216,43 +216,26 @@ class CachingMetadataStoreTest {
     void readersRacingRevokes_neverSeeAGrantWhoseRevokeHasReturned() throws Exception {
         UUID keyId = cache.insert(key(UUID.randomUUID())).id();
         cache.insertGrant(grant("grant-keep", keyId, APP), 100);
-        int grants = 150;
         java.util.concurrent.atomic.AtomicInteger revokedBelow = new java.util.concurrent.atomic.AtomicInteger();
-        AtomicBoolean writing = new AtomicBoolean(true);
-        ExecutorService pool = Executors.newFixedThreadPool(4);
-        try {
-            List<Future<Long>> readers = new ArrayList<>();
-            for (int r = 0; r < 3; r++) {
-                readers.add(pool.submit(() -> {
-                    long reads = 0;
-                    while (writing.get()) {
-                        int revoked = revokedBelow.get();
-                        List<Grant> seen = cache.forGrantee(keyId, APP);
-                        assertThat(seen).extracting(Grant::grantId).contains("grant-keep");
-                        for (Grant grant : seen) {
-                            if (!grant.grantId().equals("grant-keep")) {
-                                assertThat(Integer.parseInt(grant.grantId().substring(6)))
-                                        .as("a grant revoked before this read began").isGreaterThanOrEqualTo(revoked);
-                            }
-                        }
-                        reads++;
-                    }
-                    return reads;
-                }));
+
+        readersRacing(() -> {
+            int revoked = revokedBelow.get();
+            List<Grant> seen = cache.forGrantee(keyId, APP);
+            assertThat(seen).extracting(Grant::grantId).contains("grant-keep");
+            for (Grant grant : seen) {
+                if (!grant.grantId().equals("grant-keep")) {
+                    assertThat(Integer.parseInt(grant.grantId().substring(6)))
+                            .as("a grant revoked before this read began").isGreaterThanOrEqualTo(revoked);
+                }
             }
-            for (int i = 0; i < grants; i++) {
+        }, () -> {
+            for (int i = 0; i < 150; i++) {
                 cache.insertGrant(grant("grant-" + i, keyId, APP), 100);
-                Thread.onSpinWait();
                 assertThat(cache.deleteGrant(keyId, "grant-" + i)).isTrue();
                 revokedBelow.set(i + 1);
             }
-            writing.set(false);
-            for (Future<Long> reader : readers) {
-                assertThat(reader.get(30, TimeUnit.SECONDS)).isPositive();
-            }
-        } finally {
-            pool.shutdownNow();
-        }
+        });
+
         assertThat(cache.forGrantee(keyId, APP)).extracting(Grant::grantId).containsExactly("grant-keep");
     }
 
@@ -300,6 +283,23 @@ class CachingMetadataStoreTest {
         Instant now = Instant.parse("2026-01-01T00:00:00Z");
         cache.insertAlias(new Alias(ACCOUNT, "alias/moving", targets.getFirst(), now, now));
         java.util.concurrent.atomic.AtomicInteger retargeted = new java.util.concurrent.atomic.AtomicInteger();
+
+        readersRacing(() -> {
+            int atLeast = retargeted.get();
+            UUID seen = cache.findAlias(ACCOUNT, "alias/moving").orElseThrow().keyId();
+            assertThat(targets.indexOf(seen)).as("an alias moved on before this read began").isGreaterThanOrEqualTo(atLeast);
+        }, () -> {
+            for (int i = 1; i < targets.size(); i++) {
+                assertThat(cache.retargetAlias(ACCOUNT, "alias/moving", targets.get(i), now)).isTrue();
+                retargeted.set(i);
+            }
+        });
+
+        assertThat(cache.findAlias(ACCOUNT, "alias/moving")).map(Alias::keyId).contains(targets.getLast());
+    }
+
+    /** Three threads repeat {@code read} for as long as {@code writes} runs; a failed read fails the test. */
+    private static void readersRacing(Runnable read, Runnable writes) throws Exception {
         AtomicBoolean writing = new AtomicBoolean(true);
         ExecutorService pool = Executors.newFixedThreadPool(3);
         try {
@@ -308,27 +308,23 @@ class CachingMetadataStoreTest {
                 readers.add(pool.submit(() -> {
                     long reads = 0;
                     while (writing.get()) {
-                        int atLeast = retargeted.get();
-                        UUID seen = cache.findAlias(ACCOUNT, "alias/moving").orElseThrow().keyId();
-                        assertThat(targets.indexOf(seen)).as("an alias moved on before this read began")
-                                .isGreaterThanOrEqualTo(atLeast);
+                        read.run();
                         reads++;
                     }
                     return reads;
                 }));
             }
-            for (int i = 1; i < targets.size(); i++) {
-                assertThat(cache.retargetAlias(ACCOUNT, "alias/moving", targets.get(i), now)).isTrue();
-                retargeted.set(i);
+            try {
+                writes.run();
+            } finally {
+                writing.set(false);
             }
-            writing.set(false);
             for (Future<Long> reader : readers) {
-                assertThat(reader.get(30, TimeUnit.SECONDS)).isPositive();
+                assertThat(reader.get(30, TimeUnit.SECONDS)).as("reads made while writing").isPositive();
             }
         } finally {
             pool.shutdownNow();
         }
-        assertThat(cache.findAlias(ACCOUNT, "alias/moving")).map(Alias::keyId).contains(targets.getLast());
     }
 
     @Test
