@@ -1,7 +1,6 @@
 package io.hsmkms.server.audit;
 
 import java.time.Instant;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -50,55 +49,5 @@ public record AuditRecord(Instant eventTime, String eventId, Type eventType, Str
         return new AuditRecord(time, UUID.randomUUID().toString(), Type.ServiceEvent, eventName, null, null, accountId,
                 null, null, List.of(new KeyUse(keyId, keyArn, null, null)), null, null, null, Outcome.Succeeded, null,
                 null, details);
-    }
-
-    /** The fields in the order they are written; absent ones are left out. */
-    Map<String, Object> fields() {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("eventTime", eventTime.toString());
-        out.put("eventId", eventId);
-        out.put("eventType", eventType.name());
-        out.put("eventName", eventName);
-        putIfPresent(out, "requestId", requestId);
-        if (principalArn != null || authMethod != null || sourceIp != null) {
-            Map<String, Object> identity = new LinkedHashMap<>();
-            putIfPresent(identity, "arn", principalArn);
-            putIfPresent(identity, "accountId", accountId);
-            putIfPresent(identity, "authMethod", authMethod);
-            putIfPresent(identity, "sourceIp", sourceIp);
-            out.put("principal", identity);
-        } else {
-            putIfPresent(out, "accountId", accountId);
-        }
-        if (!keys.isEmpty()) {
-            out.put("keys", keys.stream().map(AuditRecord::keyFields).toList());
-        }
-        putIfPresent(out, "alias", alias);
-        putIfPresent(out, "algorithm", algorithm);
-        putIfPresent(out, "grantId", grantId);
-        out.put("outcome", outcome.name());
-        putIfPresent(out, "errorReason", errorReason);
-        putIfPresent(out, "latencyMicros", latencyMicros);
-        if (!details.isEmpty()) {
-            out.put("details", new java.util.TreeMap<>(details));
-        }
-        return out;
-    }
-
-    private static Map<String, Object> keyFields(KeyUse key) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        putIfPresent(out, "keyId", key.keyId());
-        putIfPresent(out, "keyArn", key.keyArn());
-        putIfPresent(out, "version", key.version());
-        if (key.encryptionContext() != null) {
-            out.put("encryptionContext", new java.util.TreeMap<>(key.encryptionContext()));
-        }
-        return out;
-    }
-
-    private static void putIfPresent(Map<String, Object> map, String name, Object value) {
-        if (value != null) {
-            map.put(name, value);
-        }
     }
 }

@@ -402,11 +402,7 @@ public final class HashChainedFileTrail implements AuditTrail {
      * of a line, and only seq and prev need the writer.
      */
     static String fields(AuditRecord record) {
-        try {
-            return TrailFiles.JSON.writeValueAsString(record.fields());
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
+        return RecordJson.of(record);
     }
 
     /**
