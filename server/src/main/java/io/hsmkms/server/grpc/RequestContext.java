@@ -1,16 +1,16 @@
 package io.hsmkms.server.grpc;
 
 import io.grpc.Context;
+import io.hsmkms.server.core.CallIds;
 import io.hsmkms.server.core.CallNotes;
 import io.hsmkms.server.core.ErrorReason;
 import io.hsmkms.server.core.Principal;
-import java.util.UUID;
 
 /** Per-call facts shared between the interceptors and the handler: request id, caller, outcome, audit notes. */
 final class RequestContext {
     static final Context.Key<RequestContext> KEY = Context.key("hsmkms-request");
 
-    private final String requestId = UUID.randomUUID().toString();
+    private final String requestId = CallIds.next();
     private final CallNotes notes = new CallNotes();
     private volatile ErrorReason failure;
     private volatile Principal principal;

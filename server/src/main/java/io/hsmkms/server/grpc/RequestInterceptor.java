@@ -13,6 +13,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.hsmkms.server.audit.AuditRecord;
 import io.hsmkms.server.audit.AuditTrail;
+import io.hsmkms.server.core.CallIds;
 import io.hsmkms.server.core.CallNotes;
 import io.hsmkms.server.core.ErrorReason;
 import io.hsmkms.server.core.KmsException;
@@ -23,7 +24,6 @@ import java.net.SocketAddress;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.slf4j.Logger;
@@ -200,7 +200,7 @@ public final class RequestInterceptor implements ServerInterceptor {
             outcome = outcome(failure);
             reason = failure.exceptionName();
         }
-        return new AuditRecord(startedAt, UUID.randomUUID().toString(), AuditRecord.Type.ApiCall, method,
+        return new AuditRecord(startedAt, CallIds.next(), AuditRecord.Type.ApiCall, method,
                 request.requestId(), caller == null ? null : caller.arn(), caller == null ? null : caller.accountId(),
                 caller == null ? null : caller.method().name(), caller != null && caller.sourceIp() != null ? caller.sourceIp() : peer,
                 notes.keys().stream().map(k -> new AuditRecord.KeyUse(k.keyId().toString(), k.keyArn(), k.version(),
