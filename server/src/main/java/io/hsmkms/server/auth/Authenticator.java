@@ -25,6 +25,7 @@ import javax.security.auth.x500.X500Principal;
  */
 public final class Authenticator {
     private static final int URI_SAN = 6;
+    private static final String CERTIFICATE_NAMES = "io.hsmkms.server.auth.certificate-names";
 
     private final IdentityRegistry identities;
     private final BearerTokens tokens;
@@ -54,7 +55,7 @@ public final class Authenticator {
         if (authorization != null) {
             return fromToken(authorization, sourceIp);
         }
-        Optional<X509Certificate> certificate = clientCertificate(tls);
+        Optional<CertificateNames> certificate = certificateNames(tls);
         if (certificate.isPresent()) {
             return fromCertificate(certificate.get(), sourceIp);
         }
@@ -85,10 +86,10 @@ public final class Authenticator {
         return principal(identity, claims.mfa(), claims.authTime(), Principal.AuthMethod.TOKEN, sourceIp);
     }
 
-    private Principal fromCertificate(X509Certificate certificate, String sourceIp) {
-        Optional<IdentityRegistry.Identity> identity = spiffeId(certificate).flatMap(identities::bySpiffeId);
+    private Principal fromCertificate(CertificateNames certificate, String sourceIp) {
+        Optional<IdentityRegistry.Identity> identity = certificate.spiffeId().flatMap(identities::bySpiffeId);
         if (identity.isEmpty()) {
-            identity = identities.bySubject(certificate.getSubjectX500Principal().getName(X500Principal.RFC2253));
+            identity = identities.bySubject(certificate.subject());
         }
         return identity.map(id -> principal(id, false, null, Principal.AuthMethod.MTLS, sourceIp))
                 .orElseThrow(() -> unauthenticated("The client certificate maps to no known principal."));
@@ -98,6 +99,28 @@ public final class Authenticator {
                                        Principal.AuthMethod method, String sourceIp) {
         return new Principal(identity.arn(), identity.tags(), identity.groups(), identity.viaService(), mfa, authTime,
                 method, sourceIp);
+    }
+
+    /** The names in a client certificate that identities are looked up by. */
+    private record CertificateNames(Optional<String> spiffeId, String subject) {}
+
+    /**
+     * The client certificate's names, read once per TLS session and kept in it: every call on a
+     * connection presents the same certificate, and parsing its extensions again for each call was a
+     * measurable part of authentication (docs/benchmarks.md). The identity itself is looked up on every
+     * call, so a changed identity file applies to open connections too.
+     */
+    private static Optional<CertificateNames> certificateNames(SSLSession tls) {
+        if (tls == null) {
+            return Optional.empty();
+        }
+        if (tls.getValue(CERTIFICATE_NAMES) instanceof CertificateNames names) {
+            return Optional.of(names);
+        }
+        Optional<CertificateNames> names = clientCertificate(tls).map(certificate -> new CertificateNames(
+                spiffeId(certificate), certificate.getSubjectX500Principal().getName(X500Principal.RFC2253)));
+        names.ifPresent(n -> tls.putValue(CERTIFICATE_NAMES, n));
+        return names;
     }
 
     private static Optional<X509Certificate> clientCertificate(SSLSession tls) {

@@ -4,7 +4,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -21,7 +20,8 @@ import java.util.regex.Pattern;
  */
 public record Principal(String arn, Map<String, String> tags, List<String> groups, String viaService, boolean mfa,
                         Instant authTime, AuthMethod method, String sourceIp) {
-    private static final Pattern ARN = Pattern.compile("arn:hsmkms:iam::([0-9]{12}):(root|(user|role)/[A-Za-z0-9+=,.@_/-]{1,512})");
+    private static final String ARN_PREFIX = "arn:hsmkms:iam::";
+    private static final Pattern ARN = Pattern.compile(ARN_PREFIX + "([0-9]{12}):(root|(user|role)/[A-Za-z0-9+=,.@_/-]{1,512})");
 
     public enum AuthMethod { MTLS, TOKEN, INSECURE_DEV }
 
@@ -40,11 +40,9 @@ public record Principal(String arn, Map<String, String> tags, List<String> group
     }
 
     public String accountId() {
-        Matcher m = ARN.matcher(arn);
-        if (!m.matches()) {
-            throw new IllegalStateException();
-        }
-        return m.group(1);
+        // The constructor checked the form: the account is the 12 digits after the prefix. Asked several
+        // times a call, so no regex here.
+        return arn.substring(ARN_PREFIX.length(), ARN_PREFIX.length() + 12);
     }
 
     /** The account's root principal: key policy statements naming it delegate to identity policies. */
