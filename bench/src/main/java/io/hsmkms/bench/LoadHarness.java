@@ -29,6 +29,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -44,14 +45,16 @@ import java.util.regex.Pattern;
  *
  * <p>Usage: {@code LoadHarness --data DIR [--seconds 10] [--warmup 3] [--server-warmup 10]
  * [--concurrency 1,4,16,64] [--ops encrypt-32,...] [--keys N] [--policy-bytes B] [--grants G]
- * [--caller admin|grantee] [--key-ref id|alias] [--jfr OUTDIR] [--versus-one-key ROUNDS]}; DIR is prepared by bin/bench (token, PIN file, development PKI). Before the
+ * [--caller admin|grantee] [--key-ref id|alias] [--jfr OUTDIR] [--versus-one-key ROUNDS | --versus-build CHECKOUT
+ * [--rounds 6]]}; DIR is prepared by bin/bench (token, PIN file, development PKI). Before the
  * matrix every operation runs unmeasured for --server-warmup seconds. {@code --caller grantee} measures
  * the development app role, which no policy allows for this context: a grant on the first key (created
  * after the {@code --grants} others) is what lets it in. {@code --key-ref alias} gives every key an alias and names
  * keys by alias in Encrypt, GenerateDataKey and ReEncrypt requests. {@code --jfr OUTDIR} records each measured
  * service window with Java Flight Recorder (profile settings) and reports where the Java samples fall.
  * {@code --versus-one-key ROUNDS} replaces the baselines with a second server holding one key, measured in
- * alternating windows against the one holding {@code --keys} ({@link OneKeyComparison}).
+ * alternating windows against the one holding {@code --keys}; {@code --versus-build CHECKOUT} does the same
+ * against a server built in another checkout (an A/B of two commits), with the same workload ({@link SideBySide}).
  */
 public final class LoadHarness {
     private static final Pattern SERVER_LISTENING = Pattern.compile("hsmkms listening on [^:]+:(\\d+)");
@@ -116,10 +119,9 @@ public final class LoadHarness {
             for (String op : ops) {
                 ClosedLoop.run(workload.operation(kmsChannel, op), 16, 0, serverWarmup);
             }
-            if (options.containsKey("versus-one-key")) {
-                int rounds = Integer.parseInt(options.get("versus-one-key"));
-                System.out.println(versusOneKey(rounds, workload, kmsChannel, server, metricsPort, http, serverCommand,
-                        serverEnv, data, repo, pki, options, ops, concurrency, serverWarmup, warmup, seconds));
+            if (options.containsKey("versus-one-key") || options.containsKey("versus-build")) {
+                System.out.println(sideBySide(workload, kmsChannel, server, metricsPort, http, serverCommand, serverEnv,
+                        data, repo, pki, options, ops, concurrency, serverWarmup, warmup, seconds));
                 adminChannel.shutdownNow();
                 echoChannel.shutdownNow();
                 return;
@@ -151,50 +153,70 @@ public final class LoadHarness {
     }
 
     /**
-     * The {@code --versus-one-key} report: a second server on a token and store of its own holds one key, and the
-     * measured windows alternate between it and the server holding all the keys (see {@link OneKeyComparison}).
+     * The {@code --versus-one-key} and {@code --versus-build} reports: a second server on a token and store of its
+     * own, holding one key (this build) or the same workload (the other checkout's build), and measured windows
+     * alternating between the two (see {@link SideBySide}).
      */
-    private static String versusOneKey(int rounds, Workload many, ManagedChannel manyChannel, ChildProcess manyServer,
-                                       int manyMetricsPort, HttpClient http, List<String> serverCommand,
-                                       Map<String, String> serverEnv, Path data, Path repo, Path pki,
-                                       Map<String, String> options, List<String> ops, int[] concurrency,
-                                       double serverWarmup, double warmup, double seconds) throws Exception {
+    private static String sideBySide(Workload workload, ManagedChannel channel, ChildProcess server, int metricsPort,
+                                      HttpClient http, List<String> serverCommand, Map<String, String> serverEnv,
+                                      Path data, Path repo, Path pki, Map<String, String> options, List<String> ops,
+                                      int[] concurrency, double serverWarmup, double warmup, double seconds)
+            throws Exception {
         if (options.containsKey("caller") || options.containsKey("jfr")) {
-            throw new IllegalArgumentException("--versus-one-key measures the admin caller without --jfr");
+            throw new IllegalArgumentException("side-by-side runs measure the admin caller without --jfr");
         }
-        Path oneKeyData = data.resolve("one-key");
+        boolean versusBuild = options.containsKey("versus-build");
+        if (versusBuild && options.containsKey("versus-one-key")) {
+            throw new IllegalArgumentException("--versus-one-key or --versus-build, not both");
+        }
+        int rounds = Integer.parseInt(versusBuild ? options.getOrDefault("rounds", "6") : options.get("versus-one-key"));
+        Path otherRepo = versusBuild ? Path.of(options.get("versus-build")).toAbsolutePath().normalize() : repo;
+        Path otherJar = otherRepo.resolve("server/target/hsmkms-server.jar");
+        if (!Files.isRegularFile(otherJar)) {
+            throw new IllegalArgumentException("no " + otherJar + ": build that checkout first (mvn -DskipTests package)");
+        }
+        List<String> otherCommand = new ArrayList<>(serverCommand);
+        otherCommand.set(otherCommand.size() - 1, otherJar.toString());
+        int otherKeys = versusBuild ? workload.keyIds().size() : 1;
+        Path otherData = data.resolve("other");
         Process init = new ProcessBuilder("bash", repo.resolve("softhsm-config/init-token.sh").toString(),
-                oneKeyData.toString()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                otherData.toString()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         if (init.waitFor() != 0) {
-            throw new IllegalStateException("could not initialise the one-key server's token");
+            throw new IllegalStateException("could not initialise the second server's token");
         }
         Map<String, String> env = new LinkedHashMap<>(serverEnv);
-        env.put("HSMKMS_DATA_DIR", oneKeyData.toString());
-        env.put("SOFTHSM2_CONF", oneKeyData.resolve("softhsm/softhsm2.conf").toString());
-        env.put("HSMKMS_PIN_FILE", oneKeyData.resolve("softhsm/user.pin").toString());
-        try (ChildProcess oneServer = ChildProcess.start(serverCommand, env, SERVER_LISTENING)) {
-            int oneMetricsPort = metricsPort(oneServer);
-            ManagedChannel oneChannel = channel(pki, oneServer.port(), "admin");
+        env.put("HSMKMS_DATA_DIR", otherData.toString());
+        env.put("SOFTHSM2_CONF", otherData.resolve("softhsm/softhsm2.conf").toString());
+        env.put("HSMKMS_PIN_FILE", otherData.resolve("softhsm/user.pin").toString());
+        try (ChildProcess otherServer = ChildProcess.start(otherCommand, env, SERVER_LISTENING)) {
+            int otherMetricsPort = metricsPort(otherServer);
+            ManagedChannel otherChannel = channel(pki, otherServer.port(), "admin");
             try {
-                Workload one = Workload.prepare(oneChannel, 1, Integer.parseInt(options.getOrDefault("policy-bytes", "0")),
+                Workload other = Workload.prepare(otherChannel, otherKeys,
+                        Integer.parseInt(options.getOrDefault("policy-bytes", "0")),
                         Integer.parseInt(options.getOrDefault("grants", "0")), byAlias(options));
                 for (String op : ops) {
-                    ClosedLoop.run(one.operation(oneChannel, op), 16, 0, serverWarmup);
+                    ClosedLoop.run(other.operation(otherChannel, op), 16, 0, serverWarmup);
                 }
-                OneKeyComparison comparison = new OneKeyComparison(many.keyIds().size());
+                SideBySide comparison = versusBuild
+                        ? new SideBySide("this build", "other build", "This build (" + repo + ") against the build in "
+                                + otherRepo + ": two servers, each on its own token and store, the same workload.")
+                        : new SideBySide("%,d keys".formatted(workload.keyIds().size()), "1 key", "%,d keys against 1 key: "
+                                .formatted(workload.keyIds().size())
+                                + "two servers of this build, each on its own token and store.");
                 for (int inFlight : concurrency) {
                     for (String op : ops) {
                         comparison.measure(op, inFlight, rounds,
-                                new OneKeyComparison.Target(manyServer, manyMetricsPort,
-                                        () -> ClosedLoop.run(many.operation(manyChannel, op), inFlight, warmup, seconds)),
-                                new OneKeyComparison.Target(oneServer, oneMetricsPort,
-                                        () -> ClosedLoop.run(one.operation(oneChannel, op), inFlight, warmup, seconds)),
+                                new SideBySide.Target(server, metricsPort,
+                                        () -> ClosedLoop.run(workload.operation(channel, op), inFlight, warmup, seconds)),
+                                new SideBySide.Target(otherServer, otherMetricsPort,
+                                        () -> ClosedLoop.run(other.operation(otherChannel, op), inFlight, warmup, seconds)),
                                 http, warmup, seconds);
                     }
                 }
                 return comparison.markdown(warmup, seconds);
             } finally {
-                oneChannel.shutdownNow();
+                otherChannel.shutdownNow();
             }
         }
     }
@@ -216,8 +238,10 @@ public final class LoadHarness {
         double[] cpu = new double[2];
         List<Map<String, Double>> threads = new java.util.concurrent.CopyOnWriteArrayList<>();
         ScheduledExecutorService sampler = Executors.newScheduledThreadPool(1);
-        sampler.scheduleAtFixedRate(() -> peakHeap.accumulateAndGet((long) ChildProcess.heapBytes(http, metricsPort), Math::max),
-                0, 500, TimeUnit.MILLISECONDS);
+        // From the server's performance counters where it has them: scraping its /metrics this often costs it CPU.
+        Optional<HeapCounters> counters = HeapCounters.of(server.pid());
+        sampler.scheduleAtFixedRate(() -> peakHeap.accumulateAndGet(counters.isPresent() ? counters.get().usedBytes()
+                : (long) ChildProcess.heapBytes(http, metricsPort), Math::max), 0, 500, TimeUnit.MILLISECONDS);
         // Server CPU over exactly the measured window, not the warm-up.
         sampler.schedule(() -> {
             cpu[0] = server.cpuSeconds();

@@ -6,47 +6,56 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * {@code --versus-one-key ROUNDS}: the service holding and using {@code --keys} keys against a second server
- * that holds and uses one, both alive for the whole run, measured in alternating windows (many keys, one key,
- * many keys, ...). Separate runs, even back to back, moved by a third on this shared machine (the echo
- * baseline alone did), more than the effect asked about; alternating windows put both sides under the same
- * conditions, and the per-round ratios show how far to trust the total.
+ * Two servers alive for the whole run, measured in alternating windows: {@code --versus-one-key ROUNDS} (this
+ * build holding and using {@code --keys} keys against one holding one) and {@code --versus-build DIR} (this
+ * build against the build in another checkout, same workload). Separate runs, even back to back, moved by a
+ * third on this shared machine (the echo baseline alone did), more than the effects asked about; alternating
+ * windows put both sides under the same conditions, and the per-round ratios show how far to trust the
+ * total. Rounds alternate which side goes first (A B, B A, ...), so a machine that drifts during a round
+ * favours neither.
  */
-final class OneKeyComparison {
+final class SideBySide {
     /** One server's side of a round. */
     record Side(ClosedLoop.Result result, double cpuMillisPerOp, java.util.Map<String, Double> threadCpuMillisPerOp,
                 double peakHeapMiB) {}
 
-    record Round(Side many, Side one) {
+    record Round(Side a, Side b) {
         double ratio() {
-            return many.result().opsPerSecond() / one.result().opsPerSecond();
+            return a.result().opsPerSecond() / b.result().opsPerSecond();
         }
     }
 
     /** One server with its measured operation. */
     record Target(ChildProcess server, int metricsPort, LoadHarness.Run run) {}
 
-    private final int keys;
+    private final String aLabel;
+    private final String bLabel;
+    private final String what;
     private final List<String> rows = new ArrayList<>();
     private final List<String> threadRows = new ArrayList<>();
 
-    OneKeyComparison(int keys) {
-        this.keys = keys;
+    /** @param what one sentence for the report: what the two servers are */
+    SideBySide(String aLabel, String bLabel, String what) {
+        this.aLabel = aLabel;
+        this.bLabel = bLabel;
+        this.what = what;
     }
 
-    void measure(String op, int inFlight, int rounds, Target many, Target one, HttpClient http, double warmup,
+    void measure(String op, int inFlight, int rounds, Target a, Target b, HttpClient http, double warmup,
                  double seconds) throws Exception {
         List<Round> done = new ArrayList<>();
         for (int r = 0; r < rounds; r++) {
-            Side m = side(many, http, warmup, seconds);
-            Side o = side(one, http, warmup, seconds);
-            done.add(new Round(m, o));
-            System.err.printf(Locale.ROOT, "%-18s %3d in flight, round %d: %,d keys %8.0f ops/s, 1 key %8.0f (%.2fx)%n", op,
-                    inFlight, r + 1, keys, m.result().opsPerSecond(), o.result().opsPerSecond(), done.getLast().ratio());
+            Side first = side(r % 2 == 0 ? a : b, http, warmup, seconds);
+            Side second = side(r % 2 == 0 ? b : a, http, warmup, seconds);
+            done.add(r % 2 == 0 ? new Round(first, second) : new Round(second, first));
+            Round round = done.getLast();
+            System.err.printf(Locale.ROOT, "%-18s %3d in flight, round %d: %s %8.0f ops/s, %s %8.0f (%.2fx)%n", op,
+                    inFlight, r + 1, aLabel, round.a().result().opsPerSecond(), bLabel, round.b().result().opsPerSecond(),
+                    round.ratio());
         }
         rows.add(row(op, inFlight, done));
-        threadRows.add(threadRow(op, inFlight, "%,d keys".formatted(keys), done.stream().map(Round::many).toList()));
-        threadRows.add(threadRow(op, inFlight, "1 key", done.stream().map(Round::one).toList()));
+        threadRows.add(threadRow(op, inFlight, aLabel, done.stream().map(Round::a).toList()));
+        threadRows.add(threadRow(op, inFlight, bLabel, done.stream().map(Round::b).toList()));
     }
 
     private static Side side(Target target, HttpClient http, double warmup, double seconds) throws Exception {
@@ -84,13 +93,13 @@ final class OneKeyComparison {
     }
 
     private static String row(String op, int inFlight, List<Round> rounds) {
-        Totals many = Totals.of(rounds.stream().map(Round::many).toList());
-        Totals one = Totals.of(rounds.stream().map(Round::one).toList());
+        Totals a = Totals.of(rounds.stream().map(Round::a).toList());
+        Totals b = Totals.of(rounds.stream().map(Round::b).toList());
         String ratios = String.join(", ", rounds.stream().map(r -> String.format(Locale.ROOT, "%.2f", r.ratio())).toList());
         return String.format(Locale.ROOT, "| %s | %d | %d | %.0f | %.0f | %.2fx | %s | %.3f | %.3f | %.0f | %.0f | %d |",
-                op, inFlight, rounds.size(), many.opsPerSecond(), one.opsPerSecond(),
-                many.opsPerSecond() / one.opsPerSecond(), ratios, many.cpuMillisPerOp(), one.cpuMillisPerOp(),
-                many.peakHeapMiB(), one.peakHeapMiB(), many.errors() + one.errors());
+                op, inFlight, rounds.size(), a.opsPerSecond(), b.opsPerSecond(),
+                a.opsPerSecond() / b.opsPerSecond(), ratios, a.cpuMillisPerOp(), b.cpuMillisPerOp(),
+                a.peakHeapMiB(), b.peakHeapMiB(), a.errors() + b.errors());
     }
 
     /** A side's CPU per operation by thread group, over all its windows (total time over total operations). */
@@ -109,13 +118,12 @@ final class OneKeyComparison {
 
     String markdown(double warmup, double seconds) {
         StringBuilder out = new StringBuilder();
-        out.append(String.format(Locale.ROOT, "%n%,d keys against 1 key: two servers side by side, each on its own token and "
-                + "store; windows of %.0f s (after %.0f s warm-up) alternate between them, the many-key server first in "
-                + "each round. Throughput is over all windows of a side; CPU is the server's per operation.%n%n", keys,
-                seconds, warmup));
-        out.append(String.format(Locale.ROOT, "| operation | in flight | rounds | %,d keys ops/s | 1 key ops/s | ratio | "
-                + "ratio per round | %,d keys CPU ms/op | 1 key CPU ms/op | %,d keys heap peak MiB | 1 key heap peak MiB "
-                + "| errors |%n", keys, keys, keys));
+        out.append(String.format(Locale.ROOT, "%n%s Windows of %.0f s (after %.0f s warm-up) alternate between them, "
+                + "each round starting with the other side. Throughput is over all windows of a side; CPU is the server's "
+                + "per operation.%n%n", what, seconds, warmup));
+        out.append(String.format(Locale.ROOT, "| operation | in flight | rounds | %1$s ops/s | %2$s ops/s | ratio | "
+                + "ratio per round | %1$s CPU ms/op | %2$s CPU ms/op | %1$s heap peak MiB | %2$s heap peak MiB "
+                + "| errors |%n", aLabel, bLabel));
         out.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         rows.forEach(row -> out.append(row).append('\n'));
         out.append(String.format(Locale.ROOT, "%nServer CPU per operation by thread group, ms (as in the main report):%n%n"));
