@@ -107,8 +107,8 @@ public final class Authenticator {
     /**
      * The client certificate's names, read once per TLS session and kept in it: every call on a
      * connection presents the same certificate, and parsing its extensions again for each call was a
-     * measurable part of authentication (docs/benchmarks.md). The identity itself is looked up on every
-     * call, so a changed identity file applies to open connections too.
+     * measurable part of authentication (docs/benchmarks.md). Only what the certificate says is kept;
+     * the identity it names is looked up on every call, as before.
      */
     private static Optional<CertificateNames> certificateNames(SSLSession tls) {
         if (tls == null) {
