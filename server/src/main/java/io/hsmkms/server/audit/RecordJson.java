@@ -12,8 +12,9 @@ import java.util.Map;
  * A record's own fields as one JSON object, written field by field with Jackson's generator. The
  * text is byte for byte what Jackson's ObjectMapper writes for the record as ordered maps (the
  * format of every trail so far; AuditTrailLineFormatTest compares the two): absent fields left out,
- * encryption context and details sorted by name. Streaming instead of building those maps took
- * about a third of the audit's share of the server's CPU samples (docs/benchmarks.md).
+ * encryption context and details sorted by name. Building those maps for ObjectMapper was about a
+ * third of the audit's share of the server's Java samples; streaming the same fields costs about a third less
+ * (docs/benchmarks.md, "Access control and audit, trimmed").
  */
 final class RecordJson {
     private RecordJson() {}
