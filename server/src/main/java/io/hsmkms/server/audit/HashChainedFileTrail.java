@@ -169,7 +169,8 @@ public final class HashChainedFileTrail implements AuditTrail {
         }
         String fields;
         try {
-            fields = fields(record);
+            // Made on the caller's thread: it is most of the work of a line, and only seq and prev need the writer.
+            fields = RecordJson.of(record);
         } catch (RuntimeException e) {
             // Refused alone: a record the writer could not serialize would have broken the whole trail.
             return CompletableFuture.failedStage(new AuditUnavailableException("the audit record could not be serialized"));
@@ -395,14 +396,6 @@ public final class HashChainedFileTrail implements AuditTrail {
     private void fail(String what, Exception e) {
         broken = true;
         LOG.error("{}: {}; the audit trail accepts no more records until restart", what, e.getClass().getSimpleName());
-    }
-
-    /**
-     * The record's own fields as one JSON object. Made on the caller's thread: it is most of the work
-     * of a line, and only seq and prev need the writer.
-     */
-    static String fields(AuditRecord record) {
-        return RecordJson.of(record);
     }
 
     /**

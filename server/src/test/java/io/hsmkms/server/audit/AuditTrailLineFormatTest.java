@@ -45,7 +45,7 @@ class AuditTrailLineFormatTest {
                 for (String prev : prevs) {
                     String expected = jacksonLine(seq, prev, record);
 
-                    String spliced = HashChainedFileTrail.line(seq, prev, HashChainedFileTrail.fields(record));
+                    String spliced = HashChainedFileTrail.line(seq, prev, RecordJson.of(record));
 
                     assertThat(spliced).isEqualTo(expected);
                     assertThat(spliced.getBytes(StandardCharsets.UTF_8)).isEqualTo(expected.getBytes(StandardCharsets.UTF_8));
@@ -62,7 +62,7 @@ class AuditTrailLineFormatTest {
             long seq = random.nextLong(1, Long.MAX_VALUE);
             String prev = TrailFiles.sha256Hex(randomText(random).getBytes(StandardCharsets.UTF_8));
 
-            assertThat(HashChainedFileTrail.line(seq, prev, HashChainedFileTrail.fields(record)))
+            assertThat(HashChainedFileTrail.line(seq, prev, RecordJson.of(record)))
                     .as("record %d", i).isEqualTo(jacksonLine(seq, prev, record));
         }
     }
