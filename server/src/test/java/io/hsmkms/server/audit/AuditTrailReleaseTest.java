@@ -3,6 +3,7 @@ package io.hsmkms.server.audit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.hsmkms.audit.AuditVerifier;
 import io.hsmkms.audit.TrailFiles;
 import io.hsmkms.hsm.Hsm;
 import io.hsmkms.server.testing.HeldAuditWriter;
@@ -19,11 +20,18 @@ import java.security.spec.ECGenParameterSpec;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -134,6 +142,101 @@ class AuditTrailReleaseTest {
         assertThatThrownBy(() -> trail.append(record("Decrypt"))).isInstanceOf(AuditTrail.AuditUnavailableException.class);
     }
 
+    @Test
+    void appendsRacingClose_areEachWrittenOrFailed_noneLeftWaiting() throws Exception {
+        // Callers that keep appending while close() runs: each learns promptly whether its record was written, and
+        // none that was told "durable" is missing. The narrowest window (a record queued after close() collected
+        // what was left) cannot be forced from here; appendAsync's second look at `closed` is there for it.
+        AtomicInteger unanswered = new AtomicInteger();
+        AtomicInteger refused = new AtomicInteger();
+        for (int round = 0; round < 20; round++) {
+            Path roundDir = dir.resolve("round-" + round);
+            HashChainedFileTrail racing = HashChainedFileTrail.open(new HashChainedFileTrail.Settings(roundDir,
+                    HashChainedFileTrail.Durability.SYNC, Long.MAX_VALUE, Duration.ofHours(1)), softwareSigner(), Clock.systemUTC());
+            List<String> durable = java.util.Collections.synchronizedList(new ArrayList<>());
+            AtomicBoolean stop = new AtomicBoolean();
+            ExecutorService callers = Executors.newFixedThreadPool(8);
+            CountDownLatch started = new CountDownLatch(8);
+            for (int t = 0; t < 8; t++) {
+                callers.execute(() -> {
+                    started.countDown();
+                    while (!stop.get()) {
+                        AuditRecord record = record("Encrypt");
+                        try {
+                            // Well under the 10 s limit: a record nobody will write must not wait for it.
+                            racing.appendAsync(record).toCompletableFuture().get(2, TimeUnit.SECONDS);
+                            durable.add(record.eventId());
+                        } catch (java.util.concurrent.TimeoutException e) {
+                            unanswered.incrementAndGet();
+                        } catch (java.util.concurrent.ExecutionException e) {
+                            assertThat(e.getCause()).isInstanceOf(AuditTrail.AuditUnavailableException.class);
+                            refused.incrementAndGet();
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                    }
+                });
+            }
+            started.await();
+            Thread.sleep(20);
+            racing.close();
+            Thread.sleep(5);
+            stop.set(true);
+            callers.shutdown();
+            assertThat(callers.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
+
+            java.util.Set<String> written = new java.util.HashSet<>();
+            for (String line : trailText(roundDir).split("\n")) {
+                if (!line.isEmpty()) {
+                    written.add(TrailFiles.JSON.readTree(line).get("eventId").asText());
+                }
+            }
+            assertThat(written).as("every record reported durable is in the trail").containsAll(durable);
+            assertThat(AuditVerifier.verify(roundDir, null).problems()).isEmpty();
+        }
+        assertThat(unanswered.get()).as("calls still waiting for their record 2 s after close()").isZero();
+        assertThat(refused.get()).as("calls after close() were refused").isPositive();
+    }
+
+    @Test
+    void aFileWhoseDigestCouldNotBeSigned_staysOpen_andIsSignedWhole_later() throws Exception {
+        MutableClock clock = new MutableClock(Instant.parse("2026-12-06T08:00:00Z"));
+        AtomicBoolean refusing = new AtomicBoolean(true);
+        AtomicInteger attempts = new AtomicInteger();
+        Hsm.Signer signer = softwareSigner();
+        Hsm.Signer flaky = new Hsm.Signer() {
+            @Override
+            public PublicKey publicKey() {
+                return signer.publicKey();
+            }
+
+            @Override
+            public byte[] sign(byte[] data) {
+                attempts.incrementAndGet();
+                if (refusing.get()) {
+                    throw new IllegalStateException("the HSM is not answering");
+                }
+                return signer.sign(data);
+            }
+        };
+        // Every batch fills the file: the writer tries to close it after each, or 10 s (by this clock) after a failure.
+        trail = HashChainedFileTrail.open(new HashChainedFileTrail.Settings(dir, HashChainedFileTrail.Durability.SYNC,
+                1, Duration.ofHours(1)), flaky, clock);
+        trail.append(record("First"));
+        waitUntil(() -> attempts.get() == 1); // refused: the file stays open
+        trail.append(record("Second"));
+        refusing.set(false);
+        clock.advance(Duration.ofSeconds(11));
+        Path first = TrailFiles.logFiles(dir).getFirst();
+        waitUntil(() -> Files.exists(TrailFiles.digestOf(first)));
+
+        assertThat(attempts.get()).isEqualTo(2);
+        assertThat(TrailFiles.recordLines(first)).hasSize(2);
+        AuditVerifier.Report report = AuditVerifier.verify(dir, null);
+        assertThat(report.problems()).as("the digest's file hash covers both records").isEmpty();
+        assertThat(report.unsignedRecords()).isZero();
+    }
+
     private HashChainedFileTrail open(long maxFileBytes) throws GeneralSecurityException {
         return HashChainedFileTrail.open(new HashChainedFileTrail.Settings(dir, HashChainedFileTrail.Durability.SYNC,
                 maxFileBytes, Duration.ofHours(1)), softwareSigner(), Clock.systemUTC());
@@ -170,6 +273,10 @@ class AuditTrailReleaseTest {
     }
 
     private String trailText() {
+        return trailText(dir);
+    }
+
+    private static String trailText(Path dir) {
         StringBuilder text = new StringBuilder();
         try {
             for (Path file : TrailFiles.logFiles(dir)) {
@@ -199,6 +306,34 @@ class AuditTrailReleaseTest {
             unstick.await(60, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A clock the test moves: the retry after a failed signature waits 10 s by the trail's clock. */
+    private static final class MutableClock extends Clock {
+        private volatile Instant now;
+
+        MutableClock(Instant start) {
+            this.now = start;
+        }
+
+        void advance(Duration by) {
+            now = now.plus(by);
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
         }
     }
 }
