@@ -105,7 +105,7 @@ final class ChildProcess implements AutoCloseable {
 
     /** Thread names as the kernel keeps them (15 characters) mapped to what the threads do in the server. */
     private static String threadGroup(String name) {
-        if (name.startsWith("kms-handler") || name.startsWith("grpc-default-ex")) {
+        if (name.startsWith("kms-handler") || name.startsWith("kms-crypto") || name.startsWith("grpc-default-ex")) {
             return "handlers";
         }
         if (name.startsWith("grpc-default-wo") || name.startsWith("grpc-nio-worker") || name.contains("epoll")) {

@@ -36,7 +36,7 @@ final class Report {
                     ops(row.jca()), ratio(s, row.jca()), ops(row.echo()), ratio(s, row.echo())));
         }
         out.append(String.format(Locale.ROOT, "%nServer CPU per operation by thread group, ms (user + system, measured window; "
-                + "handlers: the threads running the service (kms-handler; gRPC executor threads before 892139a); "
+                + "handlers: the threads running the service (kms-crypto for the cryptographic calls since 2026-12-06, kms-handler; gRPC executor threads before 892139a); "
                 + "transport: Netty event loops: TLS, HTTP/2, decoding, authentication; "
                 + "audit release: the trail's threads that log and send each response once its record is durable):%n%n"));
         out.append("| operation | in flight | ").append(String.join(" | ", ChildProcess.THREAD_GROUPS)).append(" |\n");

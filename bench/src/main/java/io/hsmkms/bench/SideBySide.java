@@ -66,7 +66,8 @@ final class SideBySide {
     }
 
     /** One side over all its windows: throughput and CPU as totals over totals, not averages of windows. */
-    private record Totals(long operations, double seconds, double cpuMillis, double peakHeapMiB, long errors) {
+    private record Totals(long operations, double seconds, double cpuMillis, double peakHeapMiB, long errors,
+                          ClosedLoop.Result latencies) {
         static Totals of(List<Side> windows) {
             long operations = 0;
             double seconds = 0;
@@ -80,7 +81,10 @@ final class SideBySide {
                 peakHeap = Math.max(peakHeap, window.peakHeapMiB());
                 errors += window.result().errors();
             }
-            return new Totals(operations, seconds, cpuMillis, peakHeap, errors);
+            long[] all = windows.stream().flatMapToLong(w -> java.util.Arrays.stream(w.result().sortedLatencyNanos())).sorted()
+                    .toArray();
+            return new Totals(operations, seconds, cpuMillis, peakHeap, errors, new ClosedLoop.Result(operations, errors,
+                    seconds, all));
         }
 
         double opsPerSecond() {
@@ -96,9 +100,12 @@ final class SideBySide {
         Totals a = Totals.of(rounds.stream().map(Round::a).toList());
         Totals b = Totals.of(rounds.stream().map(Round::b).toList());
         String ratios = String.join(", ", rounds.stream().map(r -> String.format(Locale.ROOT, "%.2f", r.ratio())).toList());
-        return String.format(Locale.ROOT, "| %s | %d | %d | %.0f | %.0f | %.2fx | %s | %.3f | %.3f | %.0f | %.0f | %d |",
+        return String.format(Locale.ROOT, "| %s | %d | %d | %.0f | %.0f | %.2fx | %s | %.3f | %.3f | %.2f / %.2f | %.2f / %.2f "
+                        + "| %.0f | %.0f | %d |",
                 op, inFlight, rounds.size(), a.opsPerSecond(), b.opsPerSecond(),
                 a.opsPerSecond() / b.opsPerSecond(), ratios, a.cpuMillisPerOp(), b.cpuMillisPerOp(),
+                a.latencies().percentileMillis(50), a.latencies().percentileMillis(99),
+                b.latencies().percentileMillis(50), b.latencies().percentileMillis(99),
                 a.peakHeapMiB(), b.peakHeapMiB(), a.errors() + b.errors());
     }
 
@@ -122,9 +129,9 @@ final class SideBySide {
                 + "each round starting with the other side. Throughput is over all windows of a side; CPU is the server's "
                 + "per operation.%n%n", what, seconds, warmup));
         out.append(String.format(Locale.ROOT, "| operation | in flight | rounds | %1$s ops/s | %2$s ops/s | ratio | "
-                + "ratio per round | %1$s CPU ms/op | %2$s CPU ms/op | %1$s heap peak MiB | %2$s heap peak MiB "
-                + "| errors |%n", aLabel, bLabel));
-        out.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+                + "ratio per round | %1$s CPU ms/op | %2$s CPU ms/op | %1$s p50 / p99 ms | %2$s p50 / p99 ms "
+                + "| %1$s heap peak MiB | %2$s heap peak MiB | errors |%n", aLabel, bLabel));
+        out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         rows.forEach(row -> out.append(row).append('\n'));
         out.append(String.format(Locale.ROOT, "%nServer CPU per operation by thread group, ms (as in the main report):%n%n"));
         out.append("| operation | in flight | server | ").append(String.join(" | ", ChildProcess.THREAD_GROUPS)).append(" |\n");

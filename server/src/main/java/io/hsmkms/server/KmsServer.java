@@ -45,6 +45,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -99,14 +100,23 @@ public final class KmsServer implements AutoCloseable {
     /** Its own thread: a health check that hangs on a dead HSM must not hold up the jobs, nor they it. */
     private final ScheduledExecutorService healthChecks = daemonScheduler("hsm-health");
     /**
-     * Where unary calls run. The transport calls the service on its own event-loop threads and the service hands
-     * each call over to this pool once. With gRPC's default executor every event of a call (start, message,
-     * half-close, completion) went to a pool thread of its own: four to five thread switches a call, and on the
-     * 2-core benchmark machine the switching was about a third of the server's CPU (docs/benchmarks.md).
-     * Unbounded, like gRPC's default: a call that waits for the token write lock, a slow HSM or the database
-     * holds up no call that needs none of them.
+     * Where unary calls run, except the cryptographic ones. The transport calls the service on its own event-loop
+     * threads and the service hands each call over to a pool once. With gRPC's default executor every event of a
+     * call (start, message, half-close, completion) went to a pool thread of its own: four to five thread switches
+     * a call, and on the 2-core benchmark machine the switching was about a third of the server's CPU
+     * (docs/benchmarks.md). Unbounded, like gRPC's default: a call that waits for the token write lock, a slow HSM
+     * or the database holds up no call that needs none of them.
      */
     private final ThreadPoolExecutor handlers = handlerPool();
+    /**
+     * Where the cryptographic calls run (Encrypt, Decrypt, ReEncrypt, GenerateDataKey..., GenerateRandom): a
+     * fixed number of threads, the rest wait in line. They are the calls that come by the thousand, and with a
+     * token in the process they are CPU work: run sixteen at once on two cores and they only take turns at the
+     * cores and at the token's locks (a fixed pool of two took a quarter off the CPU a call, docs/benchmarks.md).
+     * Kept apart from {@link #handlers}, so that key creation waiting for the token write lock does not take
+     * the threads of the data plane.
+     */
+    private final ThreadPoolExecutor cryptoHandlers;
 
     /**
      * How callers are recognised: the identity registry (principals, certificate mappings, identity
@@ -121,13 +131,28 @@ public final class KmsServer implements AutoCloseable {
      * @param healthInterval           how often the HSM is checked; a check that has not finished
      *                                 within three intervals counts as failed
      */
-    public record Limits(int maxInboundMessageBytes, long maxEncryptionsPerVersion, Duration healthInterval) {
+    public record Limits(int maxInboundMessageBytes, long maxEncryptionsPerVersion, Duration healthInterval,
+                         int cryptoThreads) {
         public static final Duration DEFAULT_HEALTH_INTERVAL = Duration.ofSeconds(5);
         public static final Limits DEFAULT = new Limits(ServerConfig.MAX_INBOUND_MESSAGE_BYTES,
                 ServerConfig.DEFAULT_MAX_ENCRYPTIONS_PER_VERSION);
 
+        public Limits {
+            if (cryptoThreads < 1) {
+                throw new IllegalArgumentException("cryptoThreads must be at least 1");
+            }
+        }
+
         public Limits(int maxInboundMessageBytes, long maxEncryptionsPerVersion) {
             this(maxInboundMessageBytes, maxEncryptionsPerVersion, DEFAULT_HEALTH_INTERVAL);
+        }
+
+        public Limits(int maxInboundMessageBytes, long maxEncryptionsPerVersion, Duration healthInterval) {
+            this(maxInboundMessageBytes, maxEncryptionsPerVersion, healthInterval, ServerConfig.defaultCryptoThreads());
+        }
+
+        public Limits withCryptoThreads(int threads) {
+            return new Limits(maxInboundMessageBytes, maxEncryptionsPerVersion, healthInterval, threads);
         }
     }
 
@@ -138,6 +163,7 @@ public final class KmsServer implements AutoCloseable {
     public KmsServer(ServerBuilder<?> builder, Hsm rawHsm, MetadataStore store, AuditTrail audit, MeterRegistry meters,
                      KeyNames names, String nodeId, Security security, Limits limits, Clock clock) {
         this.hsm = new ObservedHsm(rawHsm, meters);
+        this.cryptoHandlers = cryptoPool(limits.cryptoThreads());
         this.probeKey = new HsmKeyRef(PROBE_KEY_PREFIX + nodeId);
         this.store = store;
         this.healthInterval = limits.healthInterval();
@@ -172,7 +198,7 @@ public final class KmsServer implements AutoCloseable {
                 .directExecutor()
                 .maxInboundMessageSize(limits.maxInboundMessageBytes())
                 .addService(KmsServices.keyManagement(keys, crypto, grants, aliases, imports, availability, names, authenticator, audit,
-                        new RequestMetrics(meters), clock, handlers))
+                        new RequestMetrics(meters), clock, cryptoHandlers, handlers))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .build();
@@ -277,6 +303,7 @@ public final class KmsServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         handlers.shutdown();
+        cryptoHandlers.shutdown();
         flushCounts(true);
     }
 
@@ -328,6 +355,16 @@ public final class KmsServer implements AutoCloseable {
         AtomicInteger number = new AtomicInteger();
         return new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
             Thread t = new Thread(r, "kms-handler-" + number.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    private static ThreadPoolExecutor cryptoPool(int threads) {
+        AtomicInteger number = new AtomicInteger();
+        // Unbounded queue, as the other pool has unbounded threads: how many calls may wait is the transport's to limit.
+        return new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "kms-crypto-" + number.incrementAndGet());
             t.setDaemon(true);
             return t;
         });

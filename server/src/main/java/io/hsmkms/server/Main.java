@@ -91,7 +91,8 @@ public final class Main {
         MetricsEndpoint metrics = config.metricsAddress() == null ? null
                 : MetricsEndpoint.start(config.metricsAddress(), meters);
         KmsServer server = new KmsServer(transport, hsm, repository, audit, meters, new KeyNames(config.region()), nodeId,
-                security, new KmsServer.Limits(config.maxInboundMessageBytes(), config.maxEncryptionsPerVersion()),
+                security, new KmsServer.Limits(config.maxInboundMessageBytes(), config.maxEncryptionsPerVersion(),
+                        KmsServer.Limits.DEFAULT_HEALTH_INTERVAL, config.cryptoThreads()),
                 Clock.systemUTC());
         server.start();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -23,6 +23,7 @@ public record ServerConfig(
         String region,
         int maxInboundMessageBytes,
         long maxEncryptionsPerVersion,
+        int cryptoThreads,
         Pkcs11Config pkcs11,
         Path identitiesFile,
         Path tokenKeyFile,
@@ -53,6 +54,8 @@ public record ServerConfig(
     public static final String TLS_CLIENT_CA_FILE = "HSMKMS_TLS_CLIENT_CA_FILE";
     public static final String INSECURE_DEV_PRINCIPAL = "HSMKMS_INSECURE_DEV_PRINCIPAL";
     public static final String MAX_ENCRYPTIONS_PER_VERSION = "HSMKMS_MAX_ENCRYPTIONS_PER_VERSION";
+    /** Threads that run the cryptographic calls (Encrypt, Decrypt, ...); default: one per core. */
+    public static final String CRYPTO_THREADS = "HSMKMS_CRYPTO_THREADS";
     public static final String AUDIT_DIR = "HSMKMS_AUDIT_DIR";
     /** This node's name ([a-z0-9-], up to 40); default: a random one kept in <data dir>/node-id. */
     public static final String NODE_ID = "HSMKMS_NODE_ID";
@@ -120,6 +123,7 @@ public record ServerConfig(
                 settings.getOrDefault(REGION, DEFAULT_REGION),
                 MAX_INBOUND_MESSAGE_BYTES,
                 maxEncryptions(settings),
+                (int) number(settings, CRYPTO_THREADS, defaultCryptoThreads(), 1, 1024),
                 Pkcs11Config.fromSettings(settings),
                 identities,
                 path(settings, TOKEN_KEY_FILE),
@@ -218,6 +222,15 @@ public record ServerConfig(
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(name + " must be a whole number from " + min + " to " + max);
         }
+    }
+
+    /**
+     * One per core: with a token in the process (SoftHSM, a PCIe card) a cryptographic call is CPU work, and
+     * more of them at once than there are cores only adds thread switches and contention on the token's locks
+     * (docs/benchmarks.md). A network HSM needs more: about as many as calls it should have in progress.
+     */
+    public static int defaultCryptoThreads() {
+        return Runtime.getRuntime().availableProcessors();
     }
 
     private static long maxEncryptions(Map<String, String> settings) {

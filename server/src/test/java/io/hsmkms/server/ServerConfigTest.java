@@ -59,6 +59,18 @@ class ServerConfigTest {
     }
 
     @Test
+    void cryptoThreads_defaultToOnePerCore_andMustBeAPositiveNumber() {
+        assertThat(ServerConfig.fromSettings(Map.of(Pkcs11Config.PIN, "1")).cryptoThreads())
+                .isEqualTo(Runtime.getRuntime().availableProcessors());
+        assertThat(ServerConfig.fromSettings(Map.of(Pkcs11Config.PIN, "1", ServerConfig.CRYPTO_THREADS, " 32 ")).cryptoThreads())
+                .isEqualTo(32);
+        for (String bad : new String[] {"0", "-1", "many", "5000"}) {
+            assertThatThrownBy(() -> ServerConfig.fromSettings(Map.of(Pkcs11Config.PIN, "1", ServerConfig.CRYPTO_THREADS, bad)))
+                    .hasMessageContaining(ServerConfig.CRYPTO_THREADS);
+        }
+    }
+
+    @Test
     void database_defaultsToEmbedded_andPostgresNeedsUrlAndUser_passwordOnlyFromAFile() {
         assertThat(ServerConfig.fromSettings(Map.of(Pkcs11Config.PIN, "1")).embeddedDatabase()).isTrue();
 

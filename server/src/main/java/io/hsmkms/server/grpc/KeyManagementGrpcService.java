@@ -145,12 +145,17 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
     /** WatchEvents drains: short, never blocking, one per busy stream. */
     private final java.util.concurrent.Executor watchers = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
     private final KeyNames names;
+    private final Executor cryptoHandlers;
     private final Executor handlers;
 
-    /** @param handlers runs each unary call's work: the transport hands calls over on its own threads (KmsServer) */
+    /**
+     * @param cryptoHandlers runs the cryptographic calls' work, {@code handlers} every other unary call's: the
+     *                       transport hands calls over on its own threads (KmsServer)
+     */
     KeyManagementGrpcService(KeyOperations keys, CryptoOperations crypto, Grants grants, Aliases aliases,
                              KeyImports imports, KeyAvailability availability, KeyNames names, AuditTrail audit,
-                             Executor handlers) {
+                             Executor cryptoHandlers, Executor handlers) {
+        this.cryptoHandlers = cryptoHandlers;
         this.handlers = handlers;
         this.audit = audit;
         this.keys = keys;
@@ -225,7 +230,7 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
 
     @Override
     public void encrypt(EncryptRequest request, StreamObserver<EncryptResponse> response) {
-        unary(response, () -> {
+        crypto(response, () -> {
             requireSymmetricDefault(request.getEncryptionAlgorithm());
             Grants.acceptTokens(request.getGrantTokensList());
             CryptoOperations.Sealed sealed = crypto.encrypt(caller(),
@@ -240,7 +245,7 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
 
     @Override
     public void decrypt(DecryptRequest request, StreamObserver<DecryptResponse> response) {
-        unary(response, () -> {
+        crypto(response, () -> {
             requireSymmetricDefault(request.getEncryptionAlgorithm());
             Grants.acceptTokens(request.getGrantTokensList());
             CryptoOperations.Opened opened = crypto.decrypt(caller(),
@@ -259,7 +264,7 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
 
     @Override
     public void reEncrypt(ReEncryptRequest request, StreamObserver<ReEncryptResponse> response) {
-        unary(response, () -> {
+        crypto(response, () -> {
             requireSymmetricDefault(request.getSourceEncryptionAlgorithm());
             requireSymmetricDefault(request.getDestinationEncryptionAlgorithm());
             Grants.acceptTokens(request.getGrantTokensList());
@@ -278,7 +283,7 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
 
     @Override
     public void generateDataKey(GenerateDataKeyRequest request, StreamObserver<GenerateDataKeyResponse> response) {
-        unary(response, () -> {
+        crypto(response, () -> {
             int length = dataKeyLength(request.getKeySpec(), request.hasNumberOfBytes(), request.getNumberOfBytes());
             Grants.acceptTokens(request.getGrantTokensList());
             CryptoOperations.DataKey dataKey =
@@ -298,7 +303,7 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
     @Override
     public void generateDataKeyWithoutPlaintext(GenerateDataKeyWithoutPlaintextRequest request,
                                                 StreamObserver<GenerateDataKeyWithoutPlaintextResponse> response) {
-        unary(response, () -> {
+        crypto(response, () -> {
             int length = dataKeyLength(request.getKeySpec(), request.hasNumberOfBytes(), request.getNumberOfBytes());
             Grants.acceptTokens(request.getGrantTokensList());
             CryptoOperations.DataKey dataKey =
@@ -313,7 +318,7 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
 
     @Override
     public void generateRandom(GenerateRandomRequest request, StreamObserver<GenerateRandomResponse> response) {
-        unary(response, () -> GenerateRandomResponse.newBuilder()
+        crypto(response, () -> GenerateRandomResponse.newBuilder()
                 .setPlaintext(ByteString.copyFrom(crypto.generateRandom(caller(), request.getNumberOfBytes())))
                 .build());
     }
@@ -807,9 +812,18 @@ final class KeyManagementGrpcService extends KeyManagementServiceGrpc.KeyManagem
      * on a transport thread, which must not wait for the HSM, the database or a lock.
      */
     private <R> void unary(StreamObserver<R> response, Supplier<R> handler) {
+        handOver(handlers, response, handler);
+    }
+
+    /** As {@link #unary}, on the threads kept for the cryptographic calls (KmsServer says why). */
+    private <R> void crypto(StreamObserver<R> response, Supplier<R> handler) {
+        handOver(cryptoHandlers, response, handler);
+    }
+
+    private static <R> void handOver(Executor executor, StreamObserver<R> response, Supplier<R> handler) {
         RequestContext request = RequestContext.current();
         try {
-            handlers.execute(Context.current().wrap(() -> run(request, response, handler)));
+            executor.execute(Context.current().wrap(() -> run(request, response, handler)));
         } catch (RejectedExecutionException e) {
             response.onError(StatusMapper.toStatus(new KmsException(ErrorReason.INTERNAL, "The server is shutting down."),
                     request));

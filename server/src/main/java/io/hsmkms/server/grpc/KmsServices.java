@@ -22,14 +22,16 @@ public final class KmsServices {
 
     /**
      * The KMS service behind authentication: the request interceptor runs first, then authentication. Both run on
-     * the thread the transport calls them on; {@code handlers} runs the unary calls' work.
+     * the thread the transport calls them on; {@code cryptoHandlers} runs the cryptographic calls' work and
+     * {@code handlers} every other unary call's.
      */
     public static ServerServiceDefinition keyManagement(KeyOperations keys, CryptoOperations crypto, Grants grants,
                                                         Aliases aliases, KeyImports imports, KeyAvailability availability,
                                                         KeyNames names, Authenticator authenticator, AuditTrail audit,
-                                                        RequestMetrics metrics, Clock clock, Executor handlers) {
+                                                        RequestMetrics metrics, Clock clock, Executor cryptoHandlers,
+                                                        Executor handlers) {
         BindableService service = new KeyManagementGrpcService(keys, crypto, grants, aliases, imports, availability, names,
-                audit, handlers);
+                audit, cryptoHandlers, handlers);
         return ServerInterceptors.intercept(service, new AuthInterceptor(authenticator), new RequestInterceptor(audit, metrics, clock));
     }
 }
