@@ -45,7 +45,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedTransferQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -363,9 +363,9 @@ public final class KmsServer implements AutoCloseable {
     private static ThreadPoolExecutor cryptoPool(int threads) {
         AtomicInteger number = new AtomicInteger();
         // Unbounded queue, as the other pool has unbounded threads: how many calls may wait is the transport's to limit.
-        // A transfer queue hands a call straight to a waiting thread, which spins briefly before it parks: with a
-        // blocking queue's park-at-once, 1 call in flight ran at 0.88x of the unbounded pool (docs/benchmarks.md).
-        return new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new LinkedTransferQueue<>(), r -> {
+        // Not a LinkedTransferQueue: its waiting threads spin before they park, which cost 6-9 % more CPU a call at
+        // 16 in flight and gained nothing this machine could see at 1 (docs/benchmarks.md).
+        return new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
             Thread t = new Thread(r, "kms-crypto-" + number.incrementAndGet());
             t.setDaemon(true);
             return t;
