@@ -187,7 +187,7 @@ public final class HashChainedFileTrail implements AuditTrail {
     @Override
     public CompletionStage<Void> appendAsync(AuditRecord record) {
         if (closed || broken) {
-            return CompletableFuture.failedStage(new AuditUnavailableException("the audit trail is not accepting records"));
+            return CompletableFuture.failedStage(notAccepting());
         }
         String fields;
         try {
@@ -211,7 +211,7 @@ public final class HashChainedFileTrail implements AuditTrail {
         }
         if (closed && queue.remove(pending)) {
             // close() ran meanwhile and may have collected what was left before this arrived: nobody would take it.
-            return CompletableFuture.failedStage(new AuditUnavailableException("the audit trail is not accepting records"));
+            return CompletableFuture.failedStage(notAccepting());
         }
         // A minimal stage: callers may wait on it and chain onto it, not complete it for the writer.
         return pending.durable().minimalCompletionStage();
@@ -265,7 +265,7 @@ public final class HashChainedFileTrail implements AuditTrail {
         queue.drainTo(left);
         for (Pending pending : left) {
             if (pending != STOP && pending.durable() != null) {
-                pending.durable().completeExceptionally(new AuditUnavailableException("the audit trail is not accepting records"));
+                pending.durable().completeExceptionally(notAccepting());
             }
         }
         // Releases already handed over still run; the durability check stops.
@@ -423,6 +423,10 @@ public final class HashChainedFileTrail implements AuditTrail {
     private void trimAllocation() throws IOException {
         channel.truncate(bytes);
         allocated = bytes;
+    }
+
+    private static AuditUnavailableException notAccepting() {
+        return new AuditUnavailableException("the audit trail is not accepting records");
     }
 
     private static AuditUnavailableException notDurable() {
