@@ -10,11 +10,13 @@ final class Report {
 
     private final double seconds;
     private final double warmup;
+    private final String serverJvmArgs;
     private final List<Row> rows = new ArrayList<>();
 
-    Report(double seconds, double warmup) {
+    Report(double seconds, double warmup, String serverJvmArgs) {
         this.seconds = seconds;
         this.warmup = warmup;
+        this.serverJvmArgs = serverJvmArgs;
     }
 
     void add(String op, int inFlight, LoadHarness.Measured service, ClosedLoop.Result jca, ClosedLoop.Result echo) {
@@ -23,7 +25,8 @@ final class Report {
 
     String markdown() {
         StringBuilder out = new StringBuilder();
-        out.append(String.format(Locale.ROOT, "Each cell: %.0f s measured after %.0f s warm-up, closed loop.%n%n", seconds, warmup));
+        out.append(String.format(Locale.ROOT, "Each cell: %.0f s measured after %.0f s warm-up, closed loop; server JVM options `%s`.%n%n",
+                seconds, warmup, serverJvmArgs));
         out.append("| operation | in flight | service ops/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors "
                 + "| server CPU ms/op | server heap peak MiB | naive JCA ops/s | service / JCA | gRPC echo ops/s | service / echo |\n");
         out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
