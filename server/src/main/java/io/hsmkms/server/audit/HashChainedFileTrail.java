@@ -1,11 +1,9 @@
 package io.hsmkms.server.audit;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.hsmkms.audit.TrailDigest;
 import io.hsmkms.audit.TrailFiles;
 import io.hsmkms.hsm.Hsm;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -79,6 +77,7 @@ public final class HashChainedFileTrail implements AuditTrail {
     private static final int QUEUE_CAPACITY = 65_536;
     private static final int MAX_BATCH = 1_024;
     private static final int PREALLOCATION_BYTES = 256 * 1024;
+    private static final int KEPT_BATCH_BYTES = 1024 * 1024;
     private static final Duration OFFER_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration DURABLE_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration DURABLE_CHECK_INTERVAL = Duration.ofSeconds(1);
@@ -109,7 +108,7 @@ public final class HashChainedFileTrail implements AuditTrail {
      * @param fields   the record's JSON, made by the caller: the writer only splices it into the line
      * @param queuedAt {@link System#nanoTime()} when it was handed over, for the durability limit
      */
-    private record Pending(AuditRecord record, String fields, CompletableFuture<Void> durable, long queuedAt) {}
+    private record Pending(AuditRecord record, byte[] fields, CompletableFuture<Void> durable, long queuedAt) {}
 
     private static final Pending STOP = new Pending(null, null, null, 0);
 
@@ -142,6 +141,8 @@ public final class HashChainedFileTrail implements AuditTrail {
     private String previousDigestSha256 = TrailFiles.GENESIS;
     private Instant retrySigningAfter = Instant.MIN;
     private final MessageDigest lineHash = sha256();
+    /** The batch being written, kept from one batch to the next (up to {@link #KEPT_BATCH_BYTES}). */
+    private JsonBytes batchBytes = new JsonBytes(64 * 1024);
     /** Everything written to the open file so far. */
     private MessageDigest fileHash = sha256();
 
@@ -189,7 +190,7 @@ public final class HashChainedFileTrail implements AuditTrail {
         if (closed || broken) {
             return CompletableFuture.failedStage(notAccepting());
         }
-        String fields;
+        byte[] fields;
         try {
             // Made on the caller's thread: it is most of the work of a line, and only seq and prev need the writer.
             fields = RecordJson.of(record);
@@ -333,29 +334,32 @@ public final class HashChainedFileTrail implements AuditTrail {
             release(batch, false);
             return;
         }
-        ByteArrayOutputStream out = new ByteArrayOutputStream(batch.size() * 512);
+        if (batchBytes.buffer().length > KEPT_BATCH_BYTES) {
+            batchBytes = new JsonBytes(64 * 1024); // one batch of large records need not hold its memory for ever
+        }
+        JsonBytes out = batchBytes;
+        out.reset();
+        int[] ends = new int[batch.size()];
         long seq = nextSeq;
         String hash = prev;
-        List<String> written = new ArrayList<>(batch.size());
         try {
-            for (Pending pending : batch) {
-                String text = line(seq, hash, pending.fields());
-                written.add(text);
-                byte[] line = text.getBytes(StandardCharsets.UTF_8);
-                hash = HEX.formatHex(lineHash.digest(line));
+            for (int i = 0; i < batch.size(); i++) {
+                int start = out.length();
+                line(out, seq, hash, batch.get(i).fields());
+                lineHash.update(out.buffer(), start, out.length() - start);
+                hash = HEX.formatHex(lineHash.digest());
+                ends[i] = out.length();
+                out.raw('\n');
                 seq++;
-                out.write(line);
-                out.write('\n');
             }
-            byte[] content = out.toByteArray();
-            ByteBuffer buffer = ByteBuffer.wrap(content);
+            ByteBuffer buffer = ByteBuffer.wrap(out.buffer(), 0, out.length());
             allocate(bytes + buffer.remaining());
             long position = bytes;
             while (buffer.hasRemaining()) {
                 position += channel.write(buffer, position);
             }
             channel.force(false);
-            fileHash.update(content);
+            fileHash.update(out.buffer(), 0, out.length());
         } catch (IOException | RuntimeException e) {
             fail("writing audit records failed", e);
             release(batch, false);
@@ -363,7 +367,7 @@ public final class HashChainedFileTrail implements AuditTrail {
         }
         long firstOfBatch = nextSeq;
         records += seq - nextSeq;
-        bytes += out.size();
+        bytes += out.length();
         nextSeq = seq;
         prev = hash;
         release(batch, true);
@@ -372,7 +376,9 @@ public final class HashChainedFileTrail implements AuditTrail {
         }
         for (int i = 0; i < batch.size(); i++) {
             Pending pending = batch.get(i);
-            Entry entry = new Entry(firstOfBatch + i, written.get(i), pending.record());
+            int start = i == 0 ? 0 : ends[i - 1] + 1;
+            Entry entry = new Entry(firstOfBatch + i, new String(out.buffer(), start, ends[i] - start, StandardCharsets.UTF_8),
+                    pending.record());
             for (Consumer<Entry> subscriber : subscribers) {
                 try {
                     subscriber.accept(entry);
@@ -458,33 +464,12 @@ public final class HashChainedFileTrail implements AuditTrail {
     }
 
     /**
-     * {@code {"seq":N,"prev":"<hash>",} then the record's fields: byte for byte what Jackson writes for
+     * Appends {@code {"seq":N,"prev":"<hash>",} then the record's fields: byte for byte what Jackson writes for
      * one map of seq, prev and the fields in that order, which is what the verifier hashes and what
      * earlier trails hold (AuditTrailLineFormatTest compares the two).
      */
-    static String line(long seq, String prev, String fields) {
-        StringBuilder line = new StringBuilder(fields.length() + 96).append("{\"seq\":").append(seq).append(",\"prev\":");
-        if (isLowerHex(prev)) {
-            line.append('"').append(prev).append('"');
-        } else {
-            // Never written by this class; a prev read back from a damaged digest is still quoted as Jackson would.
-            try {
-                line.append(TrailFiles.JSON.writeValueAsString(prev));
-            } catch (JsonProcessingException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-        return fields.length() <= 2 ? line.append('}').toString() : line.append(',').append(fields, 1, fields.length()).toString();
-    }
-
-    private static boolean isLowerHex(String text) {
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if ((c < '0' || c > '9') && (c < 'a' || c > 'f')) {
-                return false;
-            }
-        }
-        return true;
+    static void line(JsonBytes out, long seq, String prev, byte[] fields) {
+        out.startObject().name("seq").number(seq).name("prev").string(prev).members(fields).endObject();
     }
 
     private void openNewFile() throws IOException {

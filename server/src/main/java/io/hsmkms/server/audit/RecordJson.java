@@ -1,95 +1,87 @@
 package io.hsmkms.server.audit;
 
-import com.fasterxml.jackson.core.JsonGenerator;
-import io.hsmkms.audit.TrailFiles;
-import java.io.IOException;
-import java.io.StringWriter;
-import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.Map;
 
 /**
- * A record's own fields as one JSON object, written field by field with Jackson's generator. The
- * text is byte for byte what Jackson's ObjectMapper writes for the record as ordered maps (the
- * format of every trail so far; AuditTrailLineFormatTest compares the two): absent fields left out,
- * encryption context and details sorted by name. Building those maps for ObjectMapper was about a
- * third of the audit's share of the server's Java samples; streaming the same fields costs about a third less
- * (docs/benchmarks.md, "Access control and audit, trimmed").
+ * A record's own fields as one JSON object in UTF-8, written field by field. The bytes are what
+ * Jackson's ObjectMapper writes for the record as ordered maps (the format of every trail so far;
+ * AuditTrailLineFormatTest compares the two): absent fields left out, encryption context and
+ * details sorted by name. Building those maps for ObjectMapper was about a third of the audit's
+ * share of the server's Java samples; streaming the fields with Jackson's generator cost about a
+ * third less, and writing the bytes directly ({@link JsonBytes}) less again (docs/benchmarks.md).
  */
 final class RecordJson {
     private RecordJson() {}
 
-    static String of(AuditRecord record) {
-        StringWriter out = new StringWriter(512);
-        try (JsonGenerator json = TrailFiles.JSON.getFactory().createGenerator(out)) {
-            json.writeStartObject();
-            json.writeStringField("eventTime", record.eventTime().toString());
-            json.writeStringField("eventId", record.eventId());
-            json.writeStringField("eventType", record.eventType().name());
-            json.writeStringField("eventName", record.eventName());
-            string(json, "requestId", record.requestId());
-            if (record.principalArn() != null || record.authMethod() != null || record.sourceIp() != null) {
-                json.writeObjectFieldStart("principal");
-                string(json, "arn", record.principalArn());
-                string(json, "accountId", record.accountId());
-                string(json, "authMethod", record.authMethod());
-                string(json, "sourceIp", record.sourceIp());
-                json.writeEndObject();
-            } else {
-                string(json, "accountId", record.accountId());
-            }
-            if (!record.keys().isEmpty()) {
-                json.writeArrayFieldStart("keys");
-                for (AuditRecord.KeyUse key : record.keys()) {
-                    json.writeStartObject();
-                    string(json, "keyId", key.keyId());
-                    string(json, "keyArn", key.keyArn());
-                    if (key.version() != null) {
-                        json.writeNumberField("version", key.version());
-                    }
-                    if (key.encryptionContext() != null) {
-                        sorted(json, "encryptionContext", key.encryptionContext());
-                    }
-                    json.writeEndObject();
+    static byte[] of(AuditRecord record) {
+        JsonBytes json = new JsonBytes(512);
+        json.startObject();
+        json.name("eventTime").string(record.eventTime().toString());
+        json.name("eventId").string(record.eventId());
+        json.name("eventType").string(record.eventType().name());
+        json.name("eventName").string(record.eventName());
+        string(json, "requestId", record.requestId());
+        if (record.principalArn() != null || record.authMethod() != null || record.sourceIp() != null) {
+            json.name("principal").startObject();
+            string(json, "arn", record.principalArn());
+            string(json, "accountId", record.accountId());
+            string(json, "authMethod", record.authMethod());
+            string(json, "sourceIp", record.sourceIp());
+            json.endObject();
+        } else {
+            string(json, "accountId", record.accountId());
+        }
+        if (!record.keys().isEmpty()) {
+            json.name("keys").startArray();
+            for (AuditRecord.KeyUse key : record.keys()) {
+                json.startObject();
+                string(json, "keyId", key.keyId());
+                string(json, "keyArn", key.keyArn());
+                if (key.version() != null) {
+                    json.name("version").number(key.version());
                 }
-                json.writeEndArray();
+                if (key.encryptionContext() != null) {
+                    sorted(json, "encryptionContext", key.encryptionContext());
+                }
+                json.endObject();
             }
-            string(json, "alias", record.alias());
-            string(json, "algorithm", record.algorithm());
-            string(json, "grantId", record.grantId());
-            json.writeStringField("outcome", record.outcome().name());
-            string(json, "errorReason", record.errorReason());
-            if (record.latencyMicros() != null) {
-                json.writeNumberField("latencyMicros", record.latencyMicros());
-            }
-            if (!record.details().isEmpty()) {
-                sorted(json, "details", record.details());
-            }
-            json.writeEndObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e); // a StringWriter does not fail; kept typed for the caller's refusal
+            json.endArray();
         }
-        return out.toString();
+        string(json, "alias", record.alias());
+        string(json, "algorithm", record.algorithm());
+        string(json, "grantId", record.grantId());
+        json.name("outcome").string(record.outcome().name());
+        string(json, "errorReason", record.errorReason());
+        if (record.latencyMicros() != null) {
+            json.name("latencyMicros").number(record.latencyMicros());
+        }
+        if (!record.details().isEmpty()) {
+            sorted(json, "details", record.details());
+        }
+        json.endObject();
+        return json.toByteArray();
     }
 
-    private static void string(JsonGenerator json, String name, String value) throws IOException {
+    private static void string(JsonBytes json, String name, String value) {
         if (value != null) {
-            json.writeStringField(name, value);
+            json.name(name).string(value);
         }
     }
 
-    private static void sorted(JsonGenerator json, String name, Map<String, String> map) throws IOException {
-        json.writeObjectFieldStart(name);
+    private static void sorted(JsonBytes json, String name, Map<String, String> map) {
+        json.name(name).startObject();
         @SuppressWarnings("unchecked")
         Map.Entry<String, String>[] entries = map.entrySet().toArray(new Map.Entry[0]);
         Arrays.sort(entries, Map.Entry.comparingByKey());
         for (Map.Entry<String, String> entry : entries) {
+            json.name(entry.getKey());
             if (entry.getValue() == null) {
-                json.writeNullField(entry.getKey());
+                json.nullValue();
             } else {
-                json.writeStringField(entry.getKey(), entry.getValue());
+                json.string(entry.getValue());
             }
         }
-        json.writeEndObject();
+        json.endObject();
     }
 }
