@@ -1,5 +1,6 @@
 package io.hsmkms.server.policy;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -13,10 +14,19 @@ import java.util.Map;
 public final class ConditionContext {
     private static final String CONTEXT_PREFIX = "kms:encryptioncontext:";
 
-    private final Map<String, List<String>> values;
+    /** Keys as put, in order; a later key overrides an earlier one that normalizes the same. */
+    private final String[] keys;
+    private final List<String>[] keyValues;
+    /**
+     * Made from the keys on the first lookup. Most statements have no condition, so most requests never
+     * look one up, and normalizing a dozen keys into a map for each was access control's largest
+     * allocation. Racing first lookups each build an equal immutable map; either may win.
+     */
+    private Map<String, List<String>> values;
 
-    private ConditionContext(Map<String, List<String>> values) {
-        this.values = values;
+    private ConditionContext(String[] keys, List<String>[] keyValues) {
+        this.keys = keys;
+        this.keyValues = keyValues;
     }
 
     public static Builder builder() {
@@ -25,7 +35,16 @@ public final class ConditionContext {
 
     /** The values of a key; empty when the request does not have it. */
     public List<String> values(String key) {
-        return values.getOrDefault(normalize(key), List.of());
+        Map<String, List<String>> map = values;
+        if (map == null) {
+            Map<String, List<String>> normalized = new HashMap<>();
+            for (int i = 0; i < keys.length; i++) {
+                normalized.put(normalize(keys[i]), keyValues[i]);
+            }
+            map = Map.copyOf(normalized);
+            values = map;
+        }
+        return map.getOrDefault(normalize(key), List.of());
     }
 
     boolean satisfies(Condition condition) {
@@ -66,22 +85,26 @@ public final class ConditionContext {
     }
 
     public static final class Builder {
-        private final Map<String, List<String>> values = new HashMap<>();
+        private final List<String> keys = new ArrayList<>(16);
+        private final List<List<String>> keyValues = new ArrayList<>(16);
 
         public Builder put(String key, String value) {
             if (value != null) {
-                values.put(normalize(key), List.of(value));
+                keys.add(key);
+                keyValues.add(List.of(value));
             }
             return this;
         }
 
         public Builder putAll(String key, List<String> multiple) {
-            values.put(normalize(key), List.copyOf(multiple));
+            keys.add(key);
+            keyValues.add(List.copyOf(multiple));
             return this;
         }
 
+        @SuppressWarnings("unchecked")
         public ConditionContext build() {
-            return new ConditionContext(Map.copyOf(values));
+            return new ConditionContext(keys.toArray(new String[0]), keyValues.toArray(new List[0]));
         }
     }
 }
