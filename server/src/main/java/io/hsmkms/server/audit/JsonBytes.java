@@ -153,10 +153,13 @@ final class JsonBytes {
 
     private void quoted(String text) {
         int n = text.length();
-        ensure(n * 6 + 2); // an escape is six bytes for one char; nothing takes more (a pair: four for two)
+        ensure(n + 2);
         put((byte) '"');
         for (int i = 0; i < n; i++) {
             char c = text.charAt(i);
+            if (length + 6 > buf.length) {
+                ensure(6 + n - i); // this char at its widest (an escape), the rest at one byte each
+            }
             if (c < 0x80) {
                 byte escape = ESCAPE[c];
                 if (escape == 0) {

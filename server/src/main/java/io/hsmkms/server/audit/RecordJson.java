@@ -15,7 +15,7 @@ final class RecordJson {
     private RecordJson() {}
 
     static byte[] of(AuditRecord record) {
-        JsonBytes json = new JsonBytes(512);
+        JsonBytes json = new JsonBytes(1024); // a Decrypt's record is about 600 bytes: grown rarely
         json.startObject();
         json.name("eventTime").string(record.eventTime().toString());
         json.name("eventId").string(record.eventId());
