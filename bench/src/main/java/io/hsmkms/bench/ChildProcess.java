@@ -73,15 +73,22 @@ final class ChildProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * Every server thread seen so far with its group and last reading. A thread that ends (the control
+     * plane's pool lets idle threads go after 60 s) keeps counting what it had used when last seen; summing
+     * live threads only made a group's CPU in a window come out negative when one of its threads ended.
+     */
+    private final Map<String, Map.Entry<String, Double>> threadsSeen = new java.util.HashMap<>();
+
     /** The groups of server threads that {@link #threadCpuSeconds} adds up, in report order. */
     static final List<String> THREAD_GROUPS = List.of("handlers", "transport", "audit writer", "audit release", "JIT", "GC",
             "other");
 
     /**
-     * User + system CPU time per group of the process's live threads, from /proc/PID/task (Linux): where the
-     * server's time goes, native code and kernel included. Threads that ended are not counted.
+     * User + system CPU time per group of the process's threads, from /proc/PID/task (Linux): where the
+     * server's time goes, native code and kernel included. A thread that ended counts with its last reading.
      */
-    Map<String, Double> threadCpuSeconds() {
+    synchronized Map<String, Double> threadCpuSeconds() {
         Map<String, Double> groups = new java.util.LinkedHashMap<>();
         THREAD_GROUPS.forEach(g -> groups.put(g, 0.0));
         try (var tasks = Files.list(Path.of("/proc", Long.toString(process.pid()), "task"))) {
@@ -95,11 +102,13 @@ final class ChildProcess implements AutoCloseable {
                 String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
                 String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
                 double seconds = (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / (double) CLOCK_TICKS_PER_SECOND;
-                groups.merge(threadGroup(name), seconds, Double::sum);
+                // Thread id and start time: the kernel reuses ids.
+                threadsSeen.put(task.getFileName() + "@" + fields[19], Map.entry(threadGroup(name), seconds));
             }
         } catch (IOException e) {
             return Map.of();
         }
+        threadsSeen.values().forEach(reading -> groups.merge(reading.getKey(), reading.getValue(), Double::sum));
         return groups;
     }
 
