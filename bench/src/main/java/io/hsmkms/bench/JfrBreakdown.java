@@ -10,14 +10,18 @@ import jdk.jfr.consumer.RecordedFrame;
 import jdk.jfr.consumer.RecordingFile;
 
 /**
- * Sorts a flight recording's Java CPU samples (jdk.ExecutionSample) into the server's components. A
- * sample belongs to the component of its innermost frame that names one, so JDK code (a HashMap, a
- * MessageDigest) counts for whatever called it. Native code (the token, the kernel's fsync) is not
- * sampled by JFR: {@link ChildProcess#threadCpuSeconds} covers that side.
+ * Sorts a flight recording's CPU samples into the server's components. A sample belongs to the
+ * component of its innermost frame that names one, so JDK code (a HashMap, a MessageDigest) counts for
+ * whatever called it. CPU-time samples (jdk.CPUTimeSample, one per 2 ms of a Java thread's CPU) include
+ * native code and system calls: the token's work counts for the adapter that called it, an fsync for the
+ * audit writer. Execution samples (the fallback) see only threads running Java at the sampler's tick.
+ * Neither sees the JVM's own threads (GC, JIT): {@link ChildProcess#threadCpuSeconds} covers those.
  */
 final class JfrBreakdown {
     /** Components in report order, each with the class-name prefixes that mark its frames. */
     static final Map<String, List<String>> COMPONENTS = components();
+
+    static final String CPU_TIME_SAMPLE = "jdk.CPUTimeSample";
 
     private JfrBreakdown() {}
 
@@ -37,14 +41,20 @@ final class JfrBreakdown {
         return c;
     }
 
-    /** Share of the recording's Java samples per component (plus "JDK, other"), summing to 1. */
+    /**
+     * Share of the recording's samples per component (plus "JDK, other"), summing to 1: its CPU-time samples
+     * when it has any (JDK 25+, Linux), else its execution samples.
+     */
     static Map<String, Double> shares(Path recording) throws IOException {
+        List<RecordedEvent> events = RecordingFile.readAllEvents(recording);
+        String sample = events.stream().anyMatch(e -> e.getEventType().getName().equals(CPU_TIME_SAMPLE))
+                ? CPU_TIME_SAMPLE : "jdk.ExecutionSample";
         Map<String, Long> counts = new LinkedHashMap<>();
         COMPONENTS.keySet().forEach(k -> counts.put(k, 0L));
         counts.put("JDK, other", 0L);
         long total = 0;
-        for (RecordedEvent event : RecordingFile.readAllEvents(recording)) {
-            if (!event.getEventType().getName().equals("jdk.ExecutionSample") || event.getStackTrace() == null) {
+        for (RecordedEvent event : events) {
+            if (!event.getEventType().getName().equals(sample) || event.getStackTrace() == null) {
                 continue;
             }
             counts.merge(component(event.getStackTrace().getFrames()), 1L, Long::sum);

@@ -250,7 +250,10 @@ public final class LoadHarness {
             cpu[0] = server.cpuSeconds();
             threads.add(server.threadCpuSeconds());
             if (recording != null) {
-                jcmd(server, "JFR.start", "name=bench", "settings=profile");
+                // JDK 25's CPU-time sampler (JEP 509) as well: a sample per 2 ms of a thread's CPU, native code and
+                // system calls included, where the execution sampler sees only threads running Java at its tick.
+                jcmd(server, "JFR.start", "name=bench", "settings=profile", "jdk.CPUTimeSample#enabled=true",
+                        "jdk.CPUTimeSample#throttle=2ms");
             }
         }, (long) (warmup * 1000), TimeUnit.MILLISECONDS);
         var end = sampler.schedule(() -> {
