@@ -55,7 +55,8 @@ final class Report {
         if (rows.stream().anyMatch(r -> !r.service().javaSampleShares().isEmpty())) {
             List<String> components = new ArrayList<>(JfrBreakdown.COMPONENTS.keySet());
             components.add("JDK, other");
-            out.append(String.format(Locale.ROOT, "%nShare of the server's Java CPU samples (JFR, profile settings) by component:%n%n"));
+            out.append(String.format(Locale.ROOT, "%nShare of the server's CPU samples by component (JFR: CPU-time samples where the JDK has them, "
+                    + "native code and system calls included; else execution samples, Java code only):%n%n"));
             out.append("| operation | in flight | ").append(String.join(" | ", components)).append(" |\n");
             out.append("|---|---|").append("---|".repeat(components.size())).append("\n");
             for (Row row : rows) {
