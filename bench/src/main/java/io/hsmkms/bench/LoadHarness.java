@@ -57,7 +57,7 @@ import java.util.regex.Pattern;
  * against a server built in another checkout (an A/B of two commits), with the same workload ({@link SideBySide}).
  */
 public final class LoadHarness {
-    static final String DEPLOYED_HEAP = "-Xms256m -Xmx256m";
+    private static final String DEPLOYED_HEAP = "-Xms256m -Xmx256m";
     private static final Pattern SERVER_LISTENING = Pattern.compile("hsmkms listening on [^:]+:(\\d+)");
     private static final Pattern METRICS_PORT = Pattern.compile("metrics [^:]+:(\\d+)/metrics");
     private static final Pattern ECHO_LISTENING = Pattern.compile("echo listening on (\\d+)");
@@ -93,7 +93,8 @@ public final class LoadHarness {
         List<String> serverCommand = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED"));
         // The heap docs/deployment.md prescribes: with -Xmx alone G1 settled, on some server starts, into a small heap
         // with an old-generation cycle every few young ones, and a run measured that start instead of the service.
-        serverCommand.addAll(List.of(options.getOrDefault("server-jvm-args", DEPLOYED_HEAP).split(" ")));
+        String serverJvmArgs = options.getOrDefault("server-jvm-args", DEPLOYED_HEAP);
+        serverCommand.addAll(List.of(serverJvmArgs.split(" ")));
         serverCommand.addAll(List.of("-jar", repo.resolve("server/target/hsmkms-server.jar").toString()));
         String classpath = System.getProperty("java.class.path");
 
@@ -133,7 +134,7 @@ public final class LoadHarness {
             if (jfrDir != null) {
                 Files.createDirectories(jfrDir);
             }
-            Report report = new Report(seconds, warmup, options.getOrDefault("server-jvm-args", DEPLOYED_HEAP));
+            Report report = new Report(seconds, warmup, serverJvmArgs);
             for (int inFlight : concurrency) {
                 for (String op : ops) {
                     Path recording = jfrDir == null ? null : jfrDir.resolve(op + "-" + inFlight + ".jfr");

@@ -77,6 +77,8 @@ public final class HashChainedFileTrail implements AuditTrail {
     private static final int QUEUE_CAPACITY = 65_536;
     private static final int MAX_BATCH = 1_024;
     private static final int PREALLOCATION_BYTES = 256 * 1024;
+    /** A batch buffer starts this large and is replaced after a batch that grew it past KEPT_BATCH_BYTES. */
+    private static final int BATCH_BYTES = 64 * 1024;
     private static final int KEPT_BATCH_BYTES = 1024 * 1024;
     private static final Duration OFFER_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration DURABLE_TIMEOUT = Duration.ofSeconds(10);
@@ -142,7 +144,7 @@ public final class HashChainedFileTrail implements AuditTrail {
     private Instant retrySigningAfter = Instant.MIN;
     private final MessageDigest lineHash = sha256();
     /** The batch being written, kept from one batch to the next (up to {@link #KEPT_BATCH_BYTES}). */
-    private JsonBytes batchBytes = new JsonBytes(64 * 1024);
+    private JsonBytes batchBytes = new JsonBytes(BATCH_BYTES);
     /** Everything written to the open file so far. */
     private MessageDigest fileHash = sha256();
 
@@ -335,7 +337,7 @@ public final class HashChainedFileTrail implements AuditTrail {
             return;
         }
         if (batchBytes.buffer().length > KEPT_BATCH_BYTES) {
-            batchBytes = new JsonBytes(64 * 1024); // one batch of large records need not hold its memory for ever
+            batchBytes = new JsonBytes(BATCH_BYTES); // one batch of large records need not hold its memory for ever
         }
         JsonBytes out = batchBytes;
         out.reset();
