@@ -60,7 +60,10 @@ public interface Hsm extends AutoCloseable {
     /** Inverse of {@link #encrypt}; a wrong key, IV, AAD or any altered byte fails with reason DATA. */
     byte[] decrypt(HsmKeyRef key, byte[] iv, byte[] aad, byte[] ciphertextAndTag);
 
-    /** Bytes from the token's random number generator. */
+    /**
+     * Bytes from the token's random number generator. An implementation may draw them from the token in
+     * blocks; each byte is then still handed out once only.
+     */
     byte[] generateRandom(int length);
 
     /** Destroys the key object in the token. Irreversible. */

@@ -66,6 +66,8 @@ public final class SunPkcs11Hsm implements Hsm {
     private final Semaphore inFlight;
     private final long acquireTimeoutNanos;
     private final SecureRandom random;
+    /** Requests up to {@link RandomPool#MAX_REQUEST_BYTES} (IVs, data keys) come from blocks of the token's randomness. */
+    private final RandomPool randomPool;
     /** AES-GCM without SunPKCS11's Cipher (see {@link DirectGcm}), or null where the JDK does not let us. */
     private final DirectGcm directGcm;
     private final TokenWriteLock tokenWrites;
@@ -96,6 +98,10 @@ public final class SunPkcs11Hsm implements Hsm {
         this.inFlight = new Semaphore(config.maxConcurrency(), true);
         this.acquireTimeoutNanos = config.acquireTimeout().toNanos();
         this.random = SecureRandom.getInstance("PKCS11", provider);
+        this.randomPool = new RandomPool(block -> withPermit("generate random", () -> {
+            random.nextBytes(block);
+            return null;
+        }), System::nanoTime, acquireTimeoutNanos);
         this.directGcm = directGcm ? openDirectGcm(config) : null;
     }
 
@@ -322,11 +328,20 @@ public final class SunPkcs11Hsm implements Hsm {
         if (length < 1 || length > MAX_RANDOM_BYTES) {
             throw new IllegalArgumentException("random length must be 1.." + MAX_RANDOM_BYTES);
         }
+        return length <= RandomPool.MAX_REQUEST_BYTES ? randomPool.take(length) : randomFromToken(length);
+    }
+
+    private byte[] randomFromToken(int length) {
         return withPermit("generate random", () -> {
             byte[] bytes = new byte[length];
             random.nextBytes(bytes);
             return bytes;
         });
+    }
+
+    /** Blocks of the token's randomness filled so far (tests). */
+    long randomRefills() {
+        return randomPool.refills();
     }
 
     @Override
@@ -371,7 +386,7 @@ public final class SunPkcs11Hsm implements Hsm {
 
     @Override
     public void checkHealth() {
-        generateRandom(16);
+        randomFromToken(16); // from the token, never the pool: the check is that the token answers
     }
 
     @Override

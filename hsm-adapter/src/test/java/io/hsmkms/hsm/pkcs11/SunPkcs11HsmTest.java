@@ -209,6 +209,23 @@ class SunPkcs11HsmTest {
     }
 
     @Test
+    void smallRandomRequests_shareTokenCalls_largeOnesGoToTheTokenAlone() {
+        long refillsBefore = hsm.randomRefills();
+        java.util.Set<String> ivs = new java.util.HashSet<>();
+
+        for (int i = 0; i < 1_000; i++) {
+            ivs.add(java.util.HexFormat.of().formatHex(hsm.generateRandom(12)));
+        }
+        long refills = hsm.randomRefills() - refillsBefore;
+        assertThat(hsm.generateRandom(RandomPool.MAX_REQUEST_BYTES + 1)).hasSize(RandomPool.MAX_REQUEST_BYTES + 1);
+
+        assertThat(ivs).hasSize(1_000);
+        // 341 IVs of 12 bytes to a 4 KiB block: 3 blocks, a 4th if a block grew older than a second meanwhile.
+        assertThat(refills).isBetween(3L, 5L);
+        assertThat(hsm.randomRefills() - refillsBefore).isEqualTo(refills);
+    }
+
+    @Test
     void keysAndCiphertexts_surviveClosingAndReopeningTheToken() {
         HsmKeyRef key = hsm.generateAesKey("reopen/1");
         byte[] sealed = hsm.encrypt(key, IV, AAD, PLAINTEXT);
