@@ -12,8 +12,6 @@ import java.util.regex.Pattern;
  * cross-account use that the key policy allows); responses name it by ARN, as AWS KMS does.
  */
 public final class KeyNames {
-    private static final Pattern UUID_TEXT =
-            Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
     private static final Pattern ARN = Pattern.compile("arn:hsmkms:kms:([a-z0-9-]+):([0-9]{12}):key/(.+)");
     private static final Pattern REGION = Pattern.compile("[a-z0-9-]{1,32}");
     private static final int MAX_KEY_ID_LENGTH = 2048;
@@ -93,17 +91,35 @@ public final class KeyNames {
         }
         String account = callerAccount;
         String idText = keyIdOrArn;
-        Matcher arn = ARN.matcher(keyIdOrArn);
-        if (arn.matches()) {
+        // Most requests name a key by id: only an ARN is worth a regular expression (matching them was about 1 % of
+        // the server's CPU on the Encrypt path).
+        Matcher arn = keyIdOrArn.startsWith("arn:") ? ARN.matcher(keyIdOrArn) : null;
+        if (arn != null && arn.matches()) {
             if (!arn.group(1).equals(region)) {
                 throw new KmsException(ErrorReason.NOT_FOUND, "Key '" + keyIdOrArn + "' does not exist.");
             }
             account = arn.group(2);
             idText = arn.group(3);
         }
-        if (!UUID_TEXT.matcher(idText).matches()) {
+        if (!isUuidText(idText)) {
             throw new KmsException(ErrorReason.VALIDATION, "KeyId must be a key id (UUID) or a key ARN.");
         }
         return new KeyRef(account, UUID.fromString(idText.toLowerCase(Locale.ROOT)));
+    }
+
+    /** 8-4-4-4-12 ASCII hex digits of either case, as {@link UUID#toString()} writes them (upper case too). */
+    static boolean isUuidText(String text) {
+        if (text.length() != 36) {
+            return false;
+        }
+        for (int i = 0; i < 36; i++) {
+            char c = text.charAt(i);
+            boolean ok = i == 8 || i == 13 || i == 18 || i == 23 ? c == '-'
+                    : c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F';
+            if (!ok) {
+                return false;
+            }
+        }
+        return true;
     }
 }

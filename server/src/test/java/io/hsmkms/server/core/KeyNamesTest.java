@@ -41,6 +41,25 @@ class KeyNamesTest {
     }
 
     @Test
+    void resolve_keyIdOfAlmostAUuid_isValidation() {
+        String good = id.toString();
+        for (String bad : new String[] {
+                good.substring(0, 35),                                   // one short
+                good + "0",                                              // one long
+                good.replace('-', '0'),                                  // no hyphens, right length
+                good.substring(0, 8) + "0" + good.substring(9),          // a hyphen replaced by a digit
+                "-" + good.substring(1),                                 // a hyphen where a digit belongs
+                good.substring(0, 35) + "g",                             // not hex
+                good.substring(0, 35) + "\u0661",                       // ARABIC-INDIC DIGIT ONE: a digit, not ASCII
+                good.substring(0, 35) + "\uff41",                       // FULLWIDTH LATIN SMALL LETTER A
+                good.substring(0, 8) + "\u2010" + good.substring(9)}) { // HYPHEN, not HYPHEN-MINUS
+            assertReason(bad, ErrorReason.VALIDATION);
+        }
+        assertThat(names.resolve("ABCDEF01-2345-6789-ABCD-EF0123456789", ACCOUNT).id())
+                .isEqualTo(UUID.fromString("abcdef01-2345-6789-abcd-ef0123456789"));
+    }
+
+    @Test
     void constructor_rejectsBadRegion() {
         assertThatThrownBy(() -> new KeyNames("EU 1")).isInstanceOf(IllegalArgumentException.class);
     }
