@@ -71,7 +71,14 @@ public final class LoadHarness {
     private LoadHarness() {}
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> options = options(args);
+        Map<String, String> options;
+        try {
+            options = options(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("bin/bench: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
         Path data = Path.of(required(options, "data"));
         double seconds = Double.parseDouble(options.getOrDefault("seconds", "10"));
         double warmup = Double.parseDouble(options.getOrDefault("warmup", "3"));
@@ -510,13 +517,25 @@ public final class LoadHarness {
         };
     }
 
+    /** Every option the harness reads (bin/bench passes --data and --repo itself). */
+    private static final List<String> KNOWN_OPTIONS = List.of("data", "repo", "seconds", "warmup", "server-warmup",
+            "concurrency", "ops", "keys", "policy-bytes", "grants", "caller", "key-ref", "jfr", "server-jvm-args",
+            "versus-one-key", "versus-build", "rounds");
+
+    /** Refuses what it does not know: a misspelt or unknown option would otherwise run a whole different benchmark. */
     private static Map<String, String> options(String[] args) {
         Map<String, String> options = new LinkedHashMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            if (!args[i].startsWith("--")) {
-                throw new IllegalArgumentException("unexpected argument " + args[i]);
+        for (int i = 0; i < args.length; i += 2) {
+            String name = args[i].startsWith("--") ? args[i].substring(2) : null;
+            if (name == null || !KNOWN_OPTIONS.contains(name)) {
+                throw new IllegalArgumentException("unknown argument " + args[i] + "; options: --"
+                        + String.join(", --", KNOWN_OPTIONS.subList(2, KNOWN_OPTIONS.size()))
+                        + " (docs/benchmarks.md)");
             }
-            options.put(args[i].substring(2), args[i + 1]);
+            if (i + 1 == args.length) {
+                throw new IllegalArgumentException("--" + name + " needs a value");
+            }
+            options.put(name, args[i + 1]);
         }
         return options;
     }
