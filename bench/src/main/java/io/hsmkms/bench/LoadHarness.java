@@ -517,10 +517,13 @@ public final class LoadHarness {
         };
     }
 
-    /** Every option the harness reads (bin/bench passes --data and --repo itself). */
-    private static final List<String> KNOWN_OPTIONS = List.of("data", "repo", "seconds", "warmup", "server-warmup",
-            "concurrency", "ops", "keys", "policy-bytes", "grants", "caller", "key-ref", "jfr", "server-jvm-args",
-            "versus-one-key", "versus-build", "rounds");
+    /** The options a user gives bin/bench. */
+    private static final List<String> USER_OPTIONS = List.of("seconds", "warmup", "server-warmup", "concurrency", "ops",
+            "keys", "policy-bytes", "grants", "caller", "key-ref", "jfr", "server-jvm-args", "versus-one-key",
+            "versus-build", "rounds");
+    /** Every option the harness reads: bin/bench passes --data and --repo itself. */
+    private static final List<String> KNOWN_OPTIONS = java.util.stream.Stream.concat(java.util.stream.Stream.of("data", "repo"),
+            USER_OPTIONS.stream()).toList();
 
     /** Refuses what it does not know: a misspelt or unknown option would otherwise run a whole different benchmark. */
     private static Map<String, String> options(String[] args) {
@@ -529,7 +532,7 @@ public final class LoadHarness {
             String name = args[i].startsWith("--") ? args[i].substring(2) : null;
             if (name == null || !KNOWN_OPTIONS.contains(name)) {
                 throw new IllegalArgumentException("unknown argument " + args[i] + "; options: --"
-                        + String.join(", --", KNOWN_OPTIONS.subList(2, KNOWN_OPTIONS.size()))
+                        + String.join(", --", USER_OPTIONS)
                         + " (docs/benchmarks.md)");
             }
             if (i + 1 == args.length) {

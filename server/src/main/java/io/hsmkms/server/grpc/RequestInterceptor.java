@@ -18,6 +18,7 @@ import io.hsmkms.server.core.CallNotes;
 import io.hsmkms.server.core.ErrorReason;
 import io.hsmkms.server.core.KmsException;
 import io.hsmkms.server.core.Principal;
+import io.hsmkms.server.observability.BatchingStderrAppender;
 import io.hsmkms.server.observability.RequestMetrics;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -39,7 +40,7 @@ import org.slf4j.MDC;
 public final class RequestInterceptor implements ServerInterceptor {
     public static final Metadata.Key<String> REQUEST_ID =
             Metadata.Key.of("x-request-id", Metadata.ASCII_STRING_MARSHALLER);
-    private static final Logger LOG = LoggerFactory.getLogger("io.hsmkms.requests");
+    private static final Logger LOG = LoggerFactory.getLogger(BatchingStderrAppender.REQUEST_LOGGER);
     private static final Set<String> CRYPTO = Set.of("Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey",
             "GenerateDataKeyWithoutPlaintext");
 

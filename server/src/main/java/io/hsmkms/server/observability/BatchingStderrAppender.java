@@ -21,7 +21,8 @@ import java.util.concurrent.TimeUnit;
  * a process dies is held back. Each write carries whole lines.
  */
 public final class BatchingStderrAppender extends OutputStreamAppender<ILoggingEvent> {
-    static final String REQUEST_LOGGER = "io.hsmkms.requests";
+    /** The request log's logger (RequestInterceptor): its INFO lines are the ones that wait. */
+    public static final String REQUEST_LOGGER = "io.hsmkms.requests";
     private static final int BUFFER_BYTES = 64 * 1024;
 
     private OutputStream target = new FileOutputStream(FileDescriptor.err);
