@@ -133,6 +133,34 @@ class DirectGcmTest {
     }
 
     @Test
+    void listing_readsLabelsOnlyOfObjectsNotSeenBefore_andStillSeesKeysMadeAndDestroyed() {
+        // SoftHSM checks an object's file on every attribute read: reading all 100,000 labels was 59 % of the
+        // reconciler's run. Handles this process already knows keep their label.
+        direct.listKeyLabels(); // every object on the token is known now
+        direct.generateAesKey("listed/own"); // known from its generate
+        SoftHsmToken.ToolResult made = token.pkcs11Tool("--keygen", "--key-type", "AES:32", "--label", "listed/neighbour");
+        assertThat(made.exitCode()).as(made.output()).isZero();
+        long readsBefore = direct.directGcm().labelReads();
+
+        List<String> first = direct.listKeyLabels();
+
+        assertThat(first).contains("listed/own", "listed/neighbour").hasSizeGreaterThan(2);
+        assertThat(direct.directGcm().labelReads() - readsBefore).as("only the neighbour's label is new").isEqualTo(1);
+
+        SoftHsmToken.ToolResult deleted = token.pkcs11Tool("--delete-object", "--type", "secrkey", "--label", "listed/neighbour");
+        assertThat(deleted.exitCode()).as(deleted.output()).isZero();
+        direct.destroyKey(new HsmKeyRef("listed/own"));
+        long readsAfterFirst = direct.directGcm().labelReads();
+
+        List<String> second = direct.listKeyLabels();
+
+        List<String> expected = new ArrayList<>(first);
+        expected.removeAll(List.of("listed/own", "listed/neighbour"));
+        assertThat(second).containsExactlyInAnyOrderElementsOf(expected);
+        assertThat(direct.directGcm().labelReads()).isEqualTo(readsAfterFirst);
+    }
+
+    @Test
     void directlyGeneratedKey_hasTheAttributes_ofOneMadeThroughSunPkcs11() {
         direct.generateAesKey("made/direct");
         viaCipher.generateAesKey("made/provider");
