@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.UUID;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,29 +42,25 @@ public final class OrphanReconciler {
     public synchronized Report run() {
         // Metadata first, token second: an object created in between is at worst a one-run orphan
         // candidate, never a false "missing material".
-        // Only labels are kept, page by page: key policies can be 32 KB each.
+        // Only labels and states are read, page by page: a key's policy can be 32 KB.
         Set<String> named = new HashSet<>();
         Set<String> mustExist = new HashSet<>();
-        UUID after = null;
-        for (List<ManagedKey> page = repository.scan(null, PAGE); !page.isEmpty(); page = repository.scan(after, PAGE)) {
-            for (ManagedKey key : page) {
-                if (key.state() == KeyState.PENDING_IMPORT) {
+        for (KeyRepository.LabelPage page = repository.versionLabels(null, PAGE); page.lastKey() != null;
+                page = repository.versionLabels(page.lastKey(), PAGE)) {
+            for (KeyRepository.VersionLabel version : page.labels()) {
+                if (version.state() == KeyState.PENDING_IMPORT) {
                     // Its imported material was deleted or expired: the metadata goes first, so an object still
                     // under the old label is one a crash (or a failed destroy) left behind. The next import makes a
                     // new label, so nothing will use this one again: it is an orphan like any other.
                     continue;
                 }
+                named.add(version.hsmLabel());
                 // Keys on their way out lose their material on purpose, a version at a time, and may still be
                 // cancelled: their objects are neither required nor orphans.
-                boolean leaving = key.state() == KeyState.PENDING_DELETION || key.state() == KeyState.DELETING;
-                for (KeyVersion version : key.versions()) {
-                    named.add(version.hsmLabel());
-                    if (!leaving) {
-                        mustExist.add(version.hsmLabel());
-                    }
+                if (version.state() != KeyState.PENDING_DELETION && version.state() != KeyState.DELETING) {
+                    mustExist.add(version.hsmLabel());
                 }
             }
-            after = page.getLast().id();
         }
         Set<String> inToken = new HashSet<>(hsm.listKeyLabels());
         List<String> missing = mustExist.stream().filter(label -> !inToken.contains(label)).sorted().toList();

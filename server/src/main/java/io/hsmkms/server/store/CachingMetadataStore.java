@@ -284,8 +284,8 @@ public final class CachingMetadataStore implements MetadataStore {
     }
 
     @Override
-    public List<ManagedKey> scan(UUID after, int limit) {
-        return store.scan(after, limit);
+    public LabelPage versionLabels(UUID after, int limit) {
+        return store.versionLabels(after, limit);
     }
 
     @Override

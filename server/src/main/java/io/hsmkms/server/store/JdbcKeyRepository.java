@@ -653,14 +653,42 @@ public final class JdbcKeyRepository implements MetadataStore {
     }
 
     @Override
-    public List<ManagedKey> scan(UUID after, int limit) {
-        return inTransaction("scan keys", connection -> {
-            try (PreparedStatement query = connection.prepareStatement(
-                    "SELECT " + KEY_COLUMNS + " FROM cmk WHERE id > ? ORDER BY id LIMIT ?")) {
-                query.setString(1, after == null ? "" : after.toString());
-                query.setInt(2, limit);
-                return readKeys(connection, query);
+    public LabelPage versionLabels(UUID after, int limit) {
+        String from = after == null ? "" : after.toString();
+        return inTransaction("read version labels", connection -> {
+            Map<String, KeyState> states = new java.util.HashMap<>();
+            String last = null;
+            try (PreparedStatement keys = connection.prepareStatement("SELECT id, state FROM cmk WHERE id > ? ORDER BY id LIMIT ?")) {
+                keys.setString(1, from);
+                keys.setInt(2, limit);
+                try (ResultSet rs = keys.executeQuery()) {
+                    while (rs.next()) {
+                        last = rs.getString(1);
+                        states.put(last, KeyState.valueOf(rs.getString(2)));
+                    }
+                }
             }
+            if (last == null) {
+                return new LabelPage(List.of(), null);
+            }
+            List<VersionLabel> labels = new ArrayList<>();
+            // The page's id range on the primary key (cmk_id, version); a key created since the first query may fall
+            // in it and is left to the next run, as a key created after this page was read would be anyway.
+            try (PreparedStatement versions = connection.prepareStatement(
+                    "SELECT cmk_id, hsm_label FROM cmk_version WHERE cmk_id > ? AND cmk_id <= ? ORDER BY cmk_id, version")) {
+                versions.setString(1, from);
+                versions.setString(2, last);
+                try (ResultSet rs = versions.executeQuery()) {
+                    while (rs.next()) {
+                        String id = rs.getString(1);
+                        KeyState state = states.get(id);
+                        if (state != null) {
+                            labels.add(new VersionLabel(UUID.fromString(id), state, rs.getString(2)));
+                        }
+                    }
+                }
+            }
+            return new LabelPage(labels, UUID.fromString(last));
         });
     }
 

@@ -129,6 +129,40 @@ abstract class JdbcKeyRepositoryContract {
     }
 
     @Test
+    void versionLabels_pageAllAccountsKeysInIdOrder_withEveryVersionsLabelAndItsKeysState() {
+        java.util.Map<String, KeyRepository.VersionLabel> expected = new java.util.HashMap<>();
+        for (int i = 0; i < 24; i++) {
+            ManagedKey stored = repository.insert(key(UUID.randomUUID(), i % 3 == 0 ? "999999999999" : ACCOUNT));
+            expected.put(stored.currentVersion().hsmLabel(),
+                    new KeyRepository.VersionLabel(stored.id(), KeyState.ENABLED, stored.currentVersion().hsmLabel()));
+        }
+        UUID twoVersions = UUID.randomUUID();
+        Instant now = Instant.parse("2026-01-01T00:00:00Z");
+        repository.insert(new ManagedKey(twoVersions, ACCOUNT, now, "rotated", KeyState.DISABLED, KeySpec.SYMMETRIC_DEFAULT,
+                KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM, List.of(new KeyVersion(1, "hsmkms/" + twoVersions + "/1", now),
+                        new KeyVersion(2, "hsmkms/" + twoVersions + "/2", now)), "{\"Statement\":[]}", Map.of(), null,
+                ManagedKey.Rotation.OFF, ManagedKey.Imported.NONE, 0));
+        for (int v = 1; v <= 2; v++) {
+            String label = "hsmkms/" + twoVersions + "/" + v;
+            expected.put(label, new KeyRepository.VersionLabel(twoVersions, KeyState.DISABLED, label));
+        }
+
+        List<KeyRepository.VersionLabel> seen = new ArrayList<>();
+        List<UUID> pageEnds = new ArrayList<>();
+        for (KeyRepository.LabelPage page = repository.versionLabels(null, 10); page.lastKey() != null;
+                page = repository.versionLabels(page.lastKey(), 10)) {
+            seen.addAll(page.labels());
+            pageEnds.add(page.lastKey());
+        }
+
+        assertThat(seen).containsExactlyInAnyOrderElementsOf(expected.values());
+        assertThat(seen).extracting(l -> l.keyId().toString()).isSorted();
+        assertThat(pageEnds).hasSize(3);
+        assertThat(pageEnds.getLast().toString())
+                .isEqualTo(expected.values().stream().map(l -> l.keyId().toString()).max(String::compareTo).orElseThrow());
+    }
+
+    @Test
     void update_persistsStateAndPolicy_andBumpsRevision() {
         ManagedKey stored = repository.insert(key(UUID.randomUUID(), ACCOUNT));
 
