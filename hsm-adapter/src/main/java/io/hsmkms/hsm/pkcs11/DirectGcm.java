@@ -519,9 +519,9 @@ final class DirectGcm implements AutoCloseable {
      * own, not under the object-session lock: it reads every object (seconds with 100,000 keys on SoftHSM), and
      * copies and rechecks must not wait that long.
      *
-     * <p>The label is read only from handles the index does not hold yet. With 100,000 keys reading every label
-     * took 59 % of the reconciler's run, about 130 us an object on SoftHSM (which checks the object's file on
-     * each read), 27 s of CPU every 10 minutes in all (docs/benchmarks.md). A handle the index holds names the
+     * <p>The label is read only for handles the index does not hold yet. With 100,000 keys reading every label
+     * took 59 % of the reconciler's run, about 0.1 ms an object on SoftHSM (which checks the object's file on
+     * each read), up to 27 s of CPU every 10 minutes (docs/benchmarks.md). A handle the index holds names the
      * object it was remembered for as long as the token keeps returning it, and this service never changes a
      * label: the same two facts the recheck and the destroy by known handle rest on.
      */
