@@ -98,10 +98,7 @@ public final class SunPkcs11Hsm implements Hsm {
         this.inFlight = new Semaphore(config.maxConcurrency(), true);
         this.acquireTimeoutNanos = config.acquireTimeout().toNanos();
         this.random = SecureRandom.getInstance("PKCS11", provider);
-        this.randomPool = new RandomPool(block -> withPermit("generate random", () -> {
-            random.nextBytes(block);
-            return null;
-        }), System::nanoTime, acquireTimeoutNanos);
+        this.randomPool = new RandomPool(this::fillFromToken, System::nanoTime, acquireTimeoutNanos);
         this.directGcm = directGcm ? openDirectGcm(config) : null;
     }
 
@@ -332,10 +329,16 @@ public final class SunPkcs11Hsm implements Hsm {
     }
 
     private byte[] randomFromToken(int length) {
-        return withPermit("generate random", () -> {
-            byte[] bytes = new byte[length];
-            random.nextBytes(bytes);
-            return bytes;
+        byte[] bytes = new byte[length];
+        fillFromToken(bytes);
+        return bytes;
+    }
+
+    /** One C_GenerateRandom under a permit: large requests, the health check and the pool's refills. */
+    private void fillFromToken(byte[] out) {
+        withPermit("generate random", () -> {
+            random.nextBytes(out);
+            return null;
         });
     }
 

@@ -66,9 +66,13 @@ public final class OrphanReconciler {
         List<String> missing = mustExist.stream().filter(label -> !inToken.contains(label)).sorted().toList();
         availability.reconciled(missing);
         Set<String> orphans = new HashSet<>();
+        long serviceObjects = 0;
         for (String label : inToken) {
-            if (LABEL.matcher(label).matches() && !named.contains(label)) {
-                orphans.add(label);
+            if (LABEL.matcher(label).matches()) {
+                serviceObjects++;
+                if (!named.contains(label)) {
+                    orphans.add(label);
+                }
             }
         }
         List<String> destroyed = new ArrayList<>();
@@ -98,7 +102,7 @@ public final class OrphanReconciler {
             LOG.error("metadata names HSM objects that the token does not have (their keys are Unavailable): {}", missing);
         }
         LOG.info("reconciliation done: {} token object(s) of this service, {} new orphan(s), {} destroyed, {} missing",
-                inToken.stream().filter(label -> LABEL.matcher(label).matches()).count(), fresh.size(), destroyed.size(),
+                serviceObjects, fresh.size(), destroyed.size(),
                 missing.size());
         return new Report(List.copyOf(fresh), List.copyOf(destroyed), List.copyOf(missing));
     }
