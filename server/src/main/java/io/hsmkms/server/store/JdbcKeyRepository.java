@@ -75,8 +75,12 @@ public final class JdbcKeyRepository implements MetadataStore {
         // later, so a kill -9 would lose keys whose CreateKey was already answered (and the
         // reconciler would then destroy their material as orphans). With 0, every commit is in the
         // file (the OS's page cache) before the call returns; power-loss durability needs PostgreSQL.
-        JdbcConnectionPool pool = JdbcConnectionPool.create(
-                "jdbc:h2:file:" + file + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0", "hsmkms", "");
+        String url = "jdbc:h2:file:" + file + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0";
+        // While this is the only connection, before the pool opens. WRITE_DELAY=0 also turns off H2's own
+        // background compaction, which is why the file can be mostly free space (EmbeddedStoreCompaction).
+        EmbeddedStoreCompaction.compactIfSparse(Path.of(file + ".mv.db"), url, "hsmkms",
+                EmbeddedStoreCompaction.MIN_BYTES, EmbeddedStoreCompaction.BELOW_FILL_PERCENT);
+        JdbcConnectionPool pool = JdbcConnectionPool.create(url, "hsmkms", "");
         pool.setMaxConnections(32);
         return new JdbcKeyRepository(pool, pool::dispose, false);
     }
