@@ -34,11 +34,12 @@ final class EmbeddedStoreCompaction {
     private EmbeddedStoreCompaction() {}
 
     /**
-     * Compacts the database at {@code url} (file {@code file}) if it is at least {@code minBytes} and under
+     * Compacts the embedded database under {@code dataDir} if its file is at least {@code minBytes} and under
      * {@code belowFillPercent} % live. Call only while no other connection has it open. Never fails the caller:
      * a store that cannot be compacted is still opened as it is.
      */
-    static Result compactIfSparse(Path file, String url, String user, long minBytes, int belowFillPercent) {
+    static Result compactIfSparse(Path dataDir, long minBytes, int belowFillPercent) {
+        Path file = JdbcKeyRepository.embeddedFile(dataDir);
         long before;
         try {
             before = Files.exists(file) ? Files.size(file) : 0;
@@ -50,7 +51,8 @@ final class EmbeddedStoreCompaction {
         }
         long started = System.nanoTime();
         int fill;
-        try (Connection connection = DriverManager.getConnection(url, user, "")) {
+        try (Connection connection = DriverManager.getConnection(JdbcKeyRepository.embeddedUrl(dataDir),
+                JdbcKeyRepository.EMBEDDED_USER, "")) {
             fill = fillPercent(connection);
             if (fill >= belowFillPercent) {
                 return new Result(before, fill, before, false);

@@ -65,7 +65,21 @@ public final class JdbcKeyRepository implements MetadataStore {
 
     /** An H2 database in {@code <dataDir>/metadata}, created on first use. */
     public static JdbcKeyRepository embedded(Path dataDir) {
-        Path file = dataDir.resolve("metadata").resolve("hsmkms").toAbsolutePath();
+        String url = embeddedUrl(dataDir);
+        // While this is the only connection, before the pool opens. WRITE_DELAY=0 also turns off H2's own
+        // background compaction, which is why the file can be mostly free space (EmbeddedStoreCompaction).
+        EmbeddedStoreCompaction.compactIfSparse(dataDir, EmbeddedStoreCompaction.MIN_BYTES,
+                EmbeddedStoreCompaction.BELOW_FILL_PERCENT);
+        JdbcConnectionPool pool = JdbcConnectionPool.create(url, EMBEDDED_USER, "");
+        pool.setMaxConnections(32);
+        return new JdbcKeyRepository(pool, pool::dispose, false);
+    }
+
+    static final String EMBEDDED_USER = "hsmkms";
+
+    /** The embedded database's JDBC URL under {@code dataDir}. */
+    static String embeddedUrl(Path dataDir) {
+        Path file = embeddedBase(dataDir);
         if (file.toString().contains(";")) {
             // H2 would read whatever follows a ';' in the URL as settings.
             throw new IllegalArgumentException("the data directory path must not contain ';'");
@@ -75,14 +89,16 @@ public final class JdbcKeyRepository implements MetadataStore {
         // later, so a kill -9 would lose keys whose CreateKey was already answered (and the
         // reconciler would then destroy their material as orphans). With 0, every commit is in the
         // file (the OS's page cache) before the call returns; power-loss durability needs PostgreSQL.
-        String url = "jdbc:h2:file:" + file + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0";
-        // While this is the only connection, before the pool opens. WRITE_DELAY=0 also turns off H2's own
-        // background compaction, which is why the file can be mostly free space (EmbeddedStoreCompaction).
-        EmbeddedStoreCompaction.compactIfSparse(Path.of(file + ".mv.db"), url, "hsmkms",
-                EmbeddedStoreCompaction.MIN_BYTES, EmbeddedStoreCompaction.BELOW_FILL_PERCENT);
-        JdbcConnectionPool pool = JdbcConnectionPool.create(url, "hsmkms", "");
-        pool.setMaxConnections(32);
-        return new JdbcKeyRepository(pool, pool::dispose, false);
+        return "jdbc:h2:file:" + file + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0";
+    }
+
+    /** The embedded database's file under {@code dataDir}. */
+    static Path embeddedFile(Path dataDir) {
+        return Path.of(embeddedBase(dataDir) + ".mv.db");
+    }
+
+    private static Path embeddedBase(Path dataDir) {
+        return dataDir.resolve("metadata").resolve("hsmkms").toAbsolutePath();
     }
 
     /**

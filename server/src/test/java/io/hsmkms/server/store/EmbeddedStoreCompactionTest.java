@@ -5,15 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.hsmkms.server.core.EncryptionCounter.VersionId;
-import io.hsmkms.server.core.KeyOrigin;
-import io.hsmkms.server.core.KeySpec;
-import io.hsmkms.server.core.KeyState;
-import io.hsmkms.server.core.KeyUsage;
-import io.hsmkms.server.core.KeyVersion;
 import io.hsmkms.server.core.ManagedKey;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -29,21 +23,20 @@ import org.junit.jupiter.api.io.TempDir;
 class EmbeddedStoreCompactionTest {
     private static final int KEYS = 1_500;
     private static final int COMMITS = 3_000;
+    private static final String ACCOUNT = "111122223333";
 
     @TempDir
     Path dataDir;
 
     @Test
     void opening_rewritesALargeFileMostlyFree_keepsEveryCommit_andLeavesSmallOrDenseFilesAlone() throws Exception {
-        Path file = dataDir.resolve("metadata").resolve("hsmkms.mv.db");
-        String url = "jdbc:h2:file:" + dataDir.resolve("metadata").resolve("hsmkms").toAbsolutePath()
-                + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0";
+        Path file = JdbcKeyRepository.embeddedFile(dataDir);
         UUID counted = UUID.randomUUID();
         try (JdbcKeyRepository store = JdbcKeyRepository.embedded(dataDir)) {
-            store.insert(key(counted));
+            store.insert(JdbcKeyRepositoryContract.key(counted, ACCOUNT));
             List<UUID> others = new ArrayList<>();
             for (int i = 0; i < KEYS; i++) {
-                others.add(store.insert(key(UUID.randomUUID())).id());
+                others.add(store.insert(JdbcKeyRepositoryContract.key(UUID.randomUUID(), ACCOUNT)).id());
             }
             // One transaction each, as the service's writes are: each leaves new copies of the pages it touched.
             Random random = new Random(1);
@@ -57,7 +50,7 @@ class EmbeddedStoreCompactionTest {
                 "the burst should leave at least 64 MiB, left " + (grown >> 20) + " MiB");
 
         // Under the size given, nothing is done however sparse the file is.
-        EmbeddedStoreCompaction.Result tooSmall = EmbeddedStoreCompaction.compactIfSparse(file, url, "hsmkms", grown + 1, 50);
+        EmbeddedStoreCompaction.Result tooSmall = EmbeddedStoreCompaction.compactIfSparse(dataDir, grown + 1, 50);
         assertFalse(tooSmall.compacted());
         assertEquals(grown, Files.size(file));
 
@@ -72,7 +65,7 @@ class EmbeddedStoreCompactionTest {
 
         // Just rewritten, so mostly live: not rewritten again, whatever its size.
         long dense = Files.size(file);
-        EmbeddedStoreCompaction.Result again = EmbeddedStoreCompaction.compactIfSparse(file, url, "hsmkms", 1, 50);
+        EmbeddedStoreCompaction.Result again = EmbeddedStoreCompaction.compactIfSparse(dataDir, 1, 50);
         assertFalse(again.compacted(), "the file had " + again.fillPercent() + " % live pages");
         assertTrue(again.fillPercent() >= 50, "the file had " + again.fillPercent() + " % live pages");
         assertTrue(Files.size(file) >= dense, "rewritten again: " + dense + " -> " + Files.size(file));
@@ -85,12 +78,5 @@ class EmbeddedStoreCompactionTest {
             keys += page.labels().size();
         }
         return keys;
-    }
-
-    private static ManagedKey key(UUID id) {
-        Instant now = Instant.parse("2026-01-01T00:00:00Z");
-        return new ManagedKey(id, "111122223333", now, "compaction", KeyState.ENABLED, KeySpec.SYMMETRIC_DEFAULT,
-                KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM, List.of(new KeyVersion(1, "hsmkms/" + id + "/1", now)),
-                "{\"Statement\":[]}", Map.of(), null, ManagedKey.Rotation.OFF, ManagedKey.Imported.NONE, 0);
     }
 }

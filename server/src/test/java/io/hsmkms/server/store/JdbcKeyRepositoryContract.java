@@ -496,7 +496,8 @@ abstract class JdbcKeyRepositoryContract {
         }
     }
 
-    private static ManagedKey key(UUID id, String account) {
+    /** An enabled key with one version and an empty policy (also for other store tests). */
+    static ManagedKey key(UUID id, String account) {
         Instant now = Instant.parse("2026-01-01T00:00:00Z");
         return new ManagedKey(id, account, now, "key " + id, KeyState.ENABLED, KeySpec.SYMMETRIC_DEFAULT,
                 KeyUsage.ENCRYPT_DECRYPT, KeyOrigin.HSM, List.of(new KeyVersion(1, "hsmkms/" + id + "/1", now)),
